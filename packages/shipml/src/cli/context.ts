@@ -1,0 +1,89 @@
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { ConfigError } from '../core/errors.js';
+import type { Redactor } from '../core/redact.js';
+import { BlobCache, defaultCacheDir } from '../model-store/cache.js';
+import { defaultStoreUrl, openModelStore, type StoreSpec } from '../model-store/registry.js';
+import { ModelRepository } from '../model-store/repository.js';
+import { cliProgress } from './progress.js';
+import type { Output } from './output.js';
+
+/** What every command gets: the environment, where to print, and how to stop. */
+export interface CliContext {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  output: Output;
+  redactor: Redactor;
+  signal: AbortSignal;
+  /** stderr is a terminal and CI is not set: draw progress bars. */
+  tty: boolean;
+}
+
+export interface StoreFlags {
+  config?: string;
+  store?: string;
+  /** false with --no-cache */
+  cache?: boolean;
+  cacheDir?: string;
+}
+
+export async function loadCliConfig(
+  ctx: CliContext,
+  flags: { config?: string },
+): Promise<LoadedConfig> {
+  const loaded = await loadConfig({ explicit: flags.config, cwd: ctx.cwd, env: ctx.env });
+  ctx.redactor.add(...loaded.secrets);
+  return loaded;
+}
+
+/**
+ * The model repository the flags select. The store is, first found:
+ * --store, SHIPML_MODEL_STORE, `model.store` in shipml.yaml, the default local directory.
+ */
+export async function openRepository(
+  ctx: CliContext,
+  flags: StoreFlags,
+): Promise<{ repo: ModelRepository; loaded: LoadedConfig }> {
+  const loaded = await loadCliConfig(ctx, flags);
+  const configured = loaded.config.model?.store;
+  let spec: StoreSpec;
+  let where: string;
+  if (flags.store) {
+    spec = { url: flags.store };
+    where = '--store';
+  } else if (ctx.env.SHIPML_MODEL_STORE) {
+    spec = { url: ctx.env.SHIPML_MODEL_STORE };
+    where = 'SHIPML_MODEL_STORE';
+  } else if (configured !== undefined) {
+    spec = typeof configured === 'string' ? { url: configured } : configured;
+    where = `${loaded.file}: model.store`;
+  } else {
+    spec = { url: defaultStoreUrl(ctx.env) };
+    where = 'default store';
+  }
+  const store = openModelStore(spec, ctx.env, where);
+  const cacheDir = flags.cacheDir ?? loaded.config.cache?.dir ?? defaultCacheDir(ctx.env);
+  const repo = new ModelRepository({
+    store,
+    cache: flags.cache === false ? undefined : new BlobCache(cacheDir),
+    progress: cliProgress(ctx.output, { tty: ctx.tty }),
+  });
+  return { repo, loaded };
+}
+
+/** The model name from an argument or `model.name` in shipml.yaml. */
+export function modelNameOrConfig(
+  name: string | undefined,
+  loaded: LoadedConfig,
+  what: string,
+): string {
+  const found = name ?? loaded.config.model?.name;
+  if (!found) {
+    throw new ConfigError(
+      `${what}: no model name given and no model.name in ${loaded.file ?? 'shipml.yaml (none found)'}`,
+      {
+        hint: 'pass the model name, or set model.name in shipml.yaml',
+      },
+    );
+  }
+  return found;
+}

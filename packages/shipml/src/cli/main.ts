@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../core/errors.js';
+import { redactorFromEnv } from '../core/redact.js';
+import type { CliContext } from './context.js';
+import { demoCommand } from './demo.js';
+import { modelCommand, type CommandRunner } from './model.js';
+import { Output } from './output.js';
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** stderr is an interactive terminal. */
+  tty: boolean;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const redactor = redactorFromEnv(io.env);
+  const output = new Output(redactor, { out: io.stdout, err: io.stderr });
+  const controller = new AbortController();
+  let exit = 0;
+
+  const program = new Command('shipml')
+    .description(
+      'CI/CD for AI applications: app code + ML model -> one tested, immutable image, rolled out safely',
+    )
+    .version(packageVersion(), '-V, --version')
+    .option('--debug', 'print stack traces of errors')
+    // Program options only before the subcommand: `model publish --version 1` is the
+    // model's version, not shipml's. Subcommands repeat --debug for convenience.
+    .enablePositionalOptions()
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => output.line(text.replace(/\n$/, '')),
+      writeErr: (text) => output.note(text.replace(/\n$/, '')),
+    });
+
+  const run: CommandRunner = async (body, { json, debug }) => {
+    const ctx: CliContext = {
+      env: io.env,
+      cwd: io.cwd,
+      output,
+      redactor,
+      signal: controller.signal,
+      tty: io.tty && !io.env.CI,
+    };
+    try {
+      await body(ctx);
+    } catch (err) {
+      exit = output.error(err, {
+        debug: debug || Boolean(program.opts<{ debug?: boolean }>().debug),
+        json,
+      });
+    }
+  };
+
+  program.addCommand(modelCommand(run));
+  program.addCommand(demoCommand(run));
+
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(130); // second Ctrl-C: leave now
+    output.note('cancelling (press Ctrl-C again to quit at once)...');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    return output.error(err instanceof Error ? err : new ConfigError(String(err)), {
+      debug: true,
+      json: false,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return exit;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const code = await main(process.argv.slice(2), {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    tty: Boolean(process.stderr.isTTY),
+  });
+  process.exitCode = code;
+}

@@ -1,0 +1,232 @@
+import {
+  BlobServiceClient,
+  RestError,
+  StorageSharedKeyCredential,
+  type ContainerClient,
+  type StoragePipelineOptions,
+} from '@azure/storage-blob';
+import type { Readable } from 'node:stream';
+import { ConfigError, NotFoundError } from '../../core/errors.js';
+import type { StoreContext } from '../context.js';
+import { classifyStoreFailure } from '../service-errors.js';
+import type {
+  ModelStore,
+  ObjectInfo,
+  OpOptions,
+  StoredBytes,
+  TransferOptions,
+  WriteOptions,
+} from '../types.js';
+import type { AzblobStoreOptions } from './schema.js';
+
+/**
+ * Azure Blob Storage (and Azurite). Conditional writes use ETag If-Match / If-None-Match: *
+ * (https://learn.microsoft.com/rest/api/storageservices/specifying-conditional-headers-for-blob-service-operations).
+ * Large files are uploaded as parallel blocks with bounded memory (uploadStream); the SDK
+ * retries 5xx, throttling and network failures with exponential backoff.
+ */
+export class AzblobModelStore implements ModelStore {
+  readonly kind = 'azblob' as const;
+  readonly displayUrl: string;
+  readonly credentialSource: string;
+  private readonly container: ContainerClient;
+
+  constructor(
+    account: string,
+    containerName: string,
+    private readonly prefix: string,
+    private readonly options: AzblobStoreOptions,
+    ctx: StoreContext,
+  ) {
+    this.displayUrl = `azblob://${account}/${containerName}/${prefix}`.replace(/\/$/, '');
+    const pipeline: StoragePipelineOptions = {
+      retryOptions: {
+        maxTries: ctx.retry.attempts,
+        retryDelayInMs: ctx.retry.baseDelayMs,
+        maxRetryDelayInMs: ctx.retry.maxDelayMs,
+        tryTimeoutInMs: ctx.timeoutMs,
+      },
+    };
+    const { client, source } = connect(account, options, ctx.env, pipeline);
+    this.credentialSource = source;
+    this.container = client.getContainerClient(containerName);
+  }
+
+  private key(key: string): string {
+    return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+
+  private fail(err: unknown, operation: string): Error {
+    const e = err as { statusCode?: number; code?: string; details?: { errorCode?: string } };
+    return classifyStoreFailure(
+      err,
+      {
+        serviceCode: err instanceof RestError ? (e.details?.errorCode ?? e.code) : undefined,
+        status: err instanceof RestError ? e.statusCode : undefined,
+      },
+      { store: this.displayUrl, operation, credentialSource: this.credentialSource },
+    );
+  }
+
+  async readSmall(key: string, options: OpOptions = {}): Promise<StoredBytes | undefined> {
+    const blob = this.container.getBlobClient(this.key(key));
+    try {
+      const out = await blob.download(0, undefined, { abortSignal: options.signal });
+      const bytes = await readAll(out.readableStreamBody!);
+      return { bytes, etag: out.etag ?? '' };
+    } catch (err) {
+      if (errorCode(err) === 'BlobNotFound') return undefined;
+      throw this.fail(err, `read ${key}`);
+    }
+  }
+
+  async writeSmall(key: string, bytes: Uint8Array, options: WriteOptions = {}): Promise<string> {
+    const c = options.condition;
+    const blob = this.container.getBlockBlobClient(this.key(key));
+    try {
+      const out = await blob.upload(bytes, bytes.length, {
+        abortSignal: options.signal,
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+        conditions:
+          c && 'ifNoneMatch' in c ? { ifNoneMatch: '*' } : c ? { ifMatch: c.ifMatch } : {},
+      });
+      return out.etag ?? '';
+    } catch (err) {
+      throw this.fail(err, `write ${key}`);
+    }
+  }
+
+  async upload(
+    key: string,
+    source: Readable,
+    _size: number,
+    options: TransferOptions = {},
+  ): Promise<void> {
+    const blob = this.container.getBlockBlobClient(this.key(key));
+    try {
+      await blob.uploadStream(
+        source,
+        this.options.blockSizeMiB * 1024 * 1024,
+        this.options.concurrency,
+        {
+          abortSignal: options.signal,
+          onProgress: (p) => options.onProgress?.(p.loadedBytes),
+        },
+      );
+    } catch (err) {
+      throw this.fail(err, `upload ${key}`);
+    }
+  }
+
+  async download(key: string, options: OpOptions = {}): Promise<{ body: Readable; size: number }> {
+    const blob = this.container.getBlobClient(this.key(key));
+    try {
+      // The SDK resumes a broken body from where it stopped (maxRetryRequests).
+      const out = await blob.download(0, undefined, {
+        abortSignal: options.signal,
+        maxRetryRequests: 3,
+      });
+      return { body: out.readableStreamBody as Readable, size: out.contentLength ?? 0 };
+    } catch (err) {
+      if (errorCode(err) === 'BlobNotFound')
+        throw new NotFoundError(`${this.displayUrl}/${key} not found`);
+      throw this.fail(err, `download ${key}`);
+    }
+  }
+
+  async *list(prefix: string, options: OpOptions = {}): AsyncIterable<ObjectInfo> {
+    const strip = this.prefix ? this.prefix.length + 1 : 0;
+    try {
+      for await (const blob of this.container.listBlobsFlat({
+        prefix: this.key(prefix),
+        abortSignal: options.signal,
+      })) {
+        yield { key: blob.name.slice(strip), size: blob.properties.contentLength ?? 0 };
+      }
+    } catch (err) {
+      throw this.fail(err, `list ${prefix}`);
+    }
+  }
+
+  async delete(keys: readonly string[], options: OpOptions = {}): Promise<void> {
+    for (const key of keys) {
+      try {
+        await this.container
+          .getBlobClient(this.key(key))
+          .deleteIfExists({ abortSignal: options.signal });
+      } catch (err) {
+        throw this.fail(err, `delete ${key}`);
+      }
+    }
+  }
+}
+
+function connect(
+  account: string,
+  options: AzblobStoreOptions,
+  env: NodeJS.ProcessEnv,
+  pipeline: StoragePipelineOptions,
+): { client: BlobServiceClient; source: string } {
+  const endpoint = (options.endpoint ?? `https://${account}.blob.core.windows.net`).replace(
+    /\/$/,
+    '',
+  );
+  const connectionString = options.connectionString ?? env.AZURE_STORAGE_CONNECTION_STRING;
+  if (connectionString) {
+    const source = options.connectionString
+      ? 'the connection string in the store configuration'
+      : 'environment (AZURE_STORAGE_CONNECTION_STRING)';
+    const named = /(?:^|;)AccountName=([^;]+)/i.exec(connectionString)?.[1];
+    if (named && named !== account) {
+      throw new ConfigError(
+        `azblob store account ${account} does not match the AccountName ${named} of the connection string from ${source}`,
+      );
+    }
+    try {
+      return { client: BlobServiceClient.fromConnectionString(connectionString, pipeline), source };
+    } catch {
+      // The SDK's message would quote the connection string; say only where it came from.
+      throw new ConfigError(`the connection string from ${source} is malformed`);
+    }
+  }
+  const accountKey = options.accountKey ?? env.AZURE_STORAGE_KEY;
+  if (accountKey) {
+    const source = options.accountKey
+      ? 'the account key in the store configuration'
+      : 'environment (AZURE_STORAGE_KEY)';
+    return {
+      client: new BlobServiceClient(
+        endpoint,
+        new StorageSharedKeyCredential(account, accountKey),
+        pipeline,
+      ),
+      source,
+    };
+  }
+  const sas = options.sasToken ?? env.AZURE_STORAGE_SAS_TOKEN;
+  if (sas) {
+    const source = options.sasToken
+      ? 'the SAS token in the store configuration'
+      : 'environment (AZURE_STORAGE_SAS_TOKEN)';
+    return {
+      client: new BlobServiceClient(`${endpoint}?${sas.replace(/^\?/, '')}`, undefined, pipeline),
+      source,
+    };
+  }
+  return {
+    client: new BlobServiceClient(endpoint, undefined, pipeline),
+    source: 'no credentials (anonymous access)',
+  };
+}
+
+function errorCode(err: unknown): string | undefined {
+  if (!(err instanceof RestError)) return undefined;
+  return (err.details as { errorCode?: string } | undefined)?.errorCode ?? err.code;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}

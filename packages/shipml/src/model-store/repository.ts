@@ -1,0 +1,196 @@
+import { NotFoundError } from '../core/errors.js';
+import type { ProgressReporter } from '../core/progress.js';
+import type { RetryPolicy } from '../core/retry.js';
+import type { BlobCache } from './cache.js';
+import { moveChannel, readChannel, type ChannelPointer } from './channels.js';
+import { channelOfKey, layout, versionOfManifestKey } from './layout.js';
+import { decodeManifest, type Manifest } from './manifest.js';
+import {
+  formatModelRef,
+  parseModelRef,
+  validateChannel,
+  validateName,
+  validateVersion,
+  type ModelRef,
+} from './names.js';
+import { publishModel, type PublishInput } from './publish.js';
+import { pullModel, type PullResult } from './pull.js';
+import type { ModelStore } from './types.js';
+
+export interface ModelRepositoryOptions {
+  store: ModelStore;
+  /** Local content-addressed cache; undefined disables it. */
+  cache?: BlobCache | undefined;
+  progress?: ProgressReporter | undefined;
+  retry?: RetryPolicy | undefined;
+  /** The clock (injectable for tests). */
+  now?: () => Date;
+}
+
+export interface VersionSummary {
+  manifest: Manifest;
+  /** Channels that point at this version now. */
+  channels: string[];
+}
+
+export interface PromoteResult {
+  pointer: ChannelPointer;
+  /** What the channel pointed at before, if it existed. */
+  previous: ChannelPointer | undefined;
+}
+
+/**
+ * The model repository: publish, list, show, pull and promote model versions on any
+ * ModelStore. This is the one place that knows the layout (layout.ts), so every back end
+ * stores models the same way.
+ */
+export class ModelRepository {
+  readonly store: ModelStore;
+  private readonly options: ModelRepositoryOptions;
+  private readonly now: () => Date;
+
+  constructor(options: ModelRepositoryOptions) {
+    this.options = options;
+    this.store = options.store;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Publishes a new, immutable version and then moves `channels` (if any) to it. */
+  async publish(
+    input: PublishInput & { channels?: readonly string[] },
+  ): Promise<{ manifest: Manifest; channels: PromoteResult[] }> {
+    const channels = (input.channels ?? []).map(validateChannel);
+    const manifest = await publishModel({ ...this.options, now: this.now }, input);
+    const moved: PromoteResult[] = [];
+    for (const channel of channels) {
+      moved.push(
+        await moveChannel(
+          this.store,
+          {
+            name: manifest.name,
+            channel,
+            version: manifest.version,
+            digest: manifest.digest,
+            now: this.now,
+          },
+          input.signal,
+        ),
+      );
+    }
+    return { manifest, channels: moved };
+  }
+
+  /** The manifest of `name@version`; NotFoundError if that version was never published. */
+  async getManifest(name: string, version: string, signal?: AbortSignal): Promise<Manifest> {
+    validateName(name);
+    validateVersion(version);
+    const key = layout.manifest(name, version);
+    const stored = await this.store.readSmall(key, { signal });
+    if (!stored) {
+      throw new NotFoundError(`model ${name}@${version} not found in ${this.store.displayUrl}`, {
+        hint: `list the published versions with: shipml model list ${name}`,
+      });
+    }
+    return decodeManifest(stored.bytes, `${this.store.displayUrl}/${key}`, { name, version });
+  }
+
+  /** Resolves `name@version`, `name:channel` or `name` to a manifest. */
+  async resolve(ref: string | ModelRef, signal?: AbortSignal): Promise<Manifest> {
+    const parsed = typeof ref === 'string' ? parseModelRef(ref) : ref;
+    if (parsed.version !== undefined) return this.getManifest(parsed.name, parsed.version, signal);
+    const channel = await readChannel(this.store, parsed.name, parsed.channel, signal);
+    if (!channel) {
+      throw new NotFoundError(
+        `channel ${formatModelRef(parsed)} not found in ${this.store.displayUrl}`,
+        {
+          hint: `publish with --channel ${parsed.channel}, or: shipml model promote ${parsed.name}@<version> ${parsed.channel}`,
+        },
+      );
+    }
+    const manifest = await this.getManifest(parsed.name, channel.pointer.version, signal);
+    if (manifest.digest !== channel.pointer.digest) {
+      throw new NotFoundError(
+        `channel ${formatModelRef(parsed)} points at ${channel.pointer.version} with digest ${channel.pointer.digest}, but that version's digest is ${manifest.digest}`,
+      );
+    }
+    return manifest;
+  }
+
+  /** All published versions of `name`, oldest first, with the channels pointing at each. */
+  async list(name: string, signal?: AbortSignal): Promise<VersionSummary[]> {
+    validateName(name);
+    const versions: string[] = [];
+    const channelNames: string[] = [];
+    for await (const object of this.store.list(layout.modelPrefix(name), { signal })) {
+      const version = versionOfManifestKey(name, object.key);
+      if (version !== undefined) versions.push(version);
+      const channel = channelOfKey(name, object.key);
+      if (channel !== undefined) channelNames.push(channel);
+    }
+    const manifests = await mapLimit(versions, 8, (v) => this.getManifest(name, v, signal));
+    const pointers = await mapLimit(channelNames, 8, (c) =>
+      readChannel(this.store, name, c, signal),
+    );
+    return manifests
+      .sort((a, b) => a.created.localeCompare(b.created) || a.version.localeCompare(b.version))
+      .map((manifest) => ({
+        manifest,
+        channels: pointers
+          .filter((p) => p?.pointer.version === manifest.version)
+          .map((p) => p!.pointer.channel)
+          .sort(),
+      }));
+  }
+
+  /** The channels of `name` and where they point. */
+  async channels(name: string, signal?: AbortSignal): Promise<ChannelPointer[]> {
+    validateName(name);
+    const found: ChannelPointer[] = [];
+    for await (const object of this.store.list(layout.channelsPrefix(name), { signal })) {
+      const channel = channelOfKey(name, object.key);
+      if (channel === undefined) continue;
+      const pointer = await readChannel(this.store, name, channel, signal);
+      if (pointer) found.push(pointer.pointer);
+    }
+    return found.sort((a, b) => a.channel.localeCompare(b.channel));
+  }
+
+  /** Points `channel` at `name@version` (which must exist). */
+  async promote(
+    name: string,
+    version: string,
+    channel: string,
+    signal?: AbortSignal,
+  ): Promise<PromoteResult> {
+    validateChannel(channel);
+    const manifest = await this.getManifest(name, version, signal);
+    return moveChannel(
+      this.store,
+      { name, channel, version, digest: manifest.digest, now: this.now },
+      signal,
+    );
+  }
+
+  /** Resolves `ref` and pulls its files into `dest`, verified (see pull.ts). */
+  async pull(ref: string | ModelRef, dest: string, signal?: AbortSignal): Promise<PullResult> {
+    const manifest = await this.resolve(ref, signal);
+    return pullModel(this.options, manifest, dest, signal);
+  }
+}
+
+async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

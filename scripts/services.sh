@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Installs, starts and stops the real servers ShipML's tests run against, on 127.0.0.1.
+#
+#   scripts/services.sh install   # idempotent: npm ci, MinIO built once into the cache
+#   scripts/services.sh start     # start everything; writes .shipml/services/env
+#   scripts/services.sh stop      # stop what start started (by PID), remove its data
+#
+# Expensive builds are cached in $SHIPML_CI_CACHE (default ~/.cache/shipml-ci), so only the
+# first run on a machine pays for them. Later issues add services here (registry, Docker
+# engine, Kubernetes API server).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${SHIPML_CI_CACHE:-$HOME/.cache/shipml-ci}
+STATE=$ROOT/.shipml/services
+# MinIO publishes no tagged Go module versions; pin the commit we verified (2026-02-12).
+MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO_BIN=$CACHE/bin/minio-20260212201848
+# Test-only credentials for servers bound to 127.0.0.1 for the duration of a test run.
+MINIO_USER=shipml-test
+MINIO_PASSWORD=shipml-test-secret-$RANDOM$RANDOM
+# Azurite's well-known development account (documented by Microsoft; not a secret).
+AZURITE_ACCOUNT=devstoreaccount1
+AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+free_port() {
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+wait_http() { # url seconds
+  local url=$1 deadline=$((SECONDS + $2))
+  until curl -s -o /dev/null "$url"; do
+    if ((SECONDS > deadline)); then log "timed out waiting for $url"; return 1; fi
+    sleep 0.2
+  done
+}
+
+install() {
+  if [ ! -x "$ROOT/node_modules/.bin/tsc" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    log "npm ci"
+    (cd "$ROOT" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund)
+  fi
+  command -v curl >/dev/null || { log "apt-get install curl"; apt-get install -y -q curl >/dev/null; }
+  if [ ! -x "$MINIO_BIN" ]; then
+    command -v go >/dev/null || { log "Go is needed to build MinIO: apt-get install golang-go"; exit 1; }
+    log "building MinIO from the Go module proxy (first run only, ~4 min)"
+    local gobin
+    gobin=$(mktemp -d)
+    GOBIN=$gobin GOFLAGS=-mod=mod go install "$MINIO_MODULE"
+    mkdir -p "$(dirname "$MINIO_BIN")"
+    mv "$gobin/minio" "$MINIO_BIN"
+    rm -rf "$gobin"
+  fi
+}
+
+start() {
+  stop_quietly
+  mkdir -p "$STATE"
+  local minio_port console_port azurite_port
+  minio_port=$(free_port); console_port=$(free_port); azurite_port=$(free_port)
+
+  mkdir -p "$STATE/minio-data"
+  MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASSWORD MINIO_BROWSER=off \
+    "$MINIO_BIN" server --quiet --address "127.0.0.1:$minio_port" --console-address "127.0.0.1:$console_port" \
+    "$STATE/minio-data" >"$STATE/minio.log" 2>&1 &
+  echo $! >"$STATE/minio.pid"
+
+  mkdir -p "$STATE/azurite-data"
+  node "$ROOT/node_modules/azurite/dist/src/blob/main.js" --blobHost 127.0.0.1 --blobPort "$azurite_port" \
+    --location "$STATE/azurite-data" --skipApiVersionCheck --disableTelemetry --silent --loose \
+    >"$STATE/azurite.log" 2>&1 &
+  echo $! >"$STATE/azurite.pid"
+
+  wait_http "http://127.0.0.1:$minio_port/minio/health/live" 60
+  wait_http "http://127.0.0.1:$azurite_port/" 60
+  cat >"$STATE/env" <<ENV
+export SHIPML_TEST_S3_ENDPOINT=http://127.0.0.1:$minio_port
+export SHIPML_TEST_S3_ACCESS_KEY=$MINIO_USER
+export SHIPML_TEST_S3_SECRET_KEY=$MINIO_PASSWORD
+export SHIPML_TEST_AZURITE_ENDPOINT=http://127.0.0.1:$azurite_port/$AZURITE_ACCOUNT
+export SHIPML_TEST_AZURITE_ACCOUNT=$AZURITE_ACCOUNT
+export SHIPML_TEST_AZURITE_KEY='$AZURITE_KEY'
+ENV
+  log "MinIO on 127.0.0.1:$minio_port, Azurite on 127.0.0.1:$azurite_port (env: $STATE/env)"
+}
+
+stop_quietly() {
+  [ -d "$STATE" ] || return 0
+  local pidfile pid
+  for pidfile in "$STATE"/*.pid; do
+    [ -e "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+  done
+  rm -rf "$STATE"
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop_quietly; log "stopped" ;;
+  *) echo "usage: $0 install|start|stop" >&2; exit 2 ;;
+esac

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The one command that runs all of ShipML's tests on a fresh machine (README, .ci/run):
+# installs what they need, starts the real servers on 127.0.0.1, runs lint, type checks and
+# tests, and stops the servers again, whatever happens.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+scripts/services.sh install
+trap 'scripts/services.sh stop' EXIT
+scripts/services.sh start
+# shellcheck disable=SC1091
+source .shipml/services/env
+
+npm run build
+npm run lint
+npm run typecheck --workspaces --if-present
+npm test
