@@ -5,8 +5,9 @@ import {
   type ContainerClient,
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
-import type { Readable } from 'node:stream';
-import { ConfigError, NotFoundError } from '../../core/errors.js';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { deadline, type Deadline } from '../../core/deadline.js';
+import { ConfigError, NotFoundError, ShipmlError } from '../../core/errors.js';
 import type { StoreContext } from '../context.js';
 import { classifyStoreFailure } from '../service-errors.js';
 import type {
@@ -30,6 +31,8 @@ export class AzblobModelStore implements ModelStore {
   readonly displayUrl: string;
   readonly credentialSource: string;
   private readonly container: ContainerClient;
+  private readonly timeoutMs: number;
+  private readonly attempts: number;
 
   constructor(
     account: string,
@@ -38,6 +41,8 @@ export class AzblobModelStore implements ModelStore {
     private readonly options: AzblobStoreOptions,
     ctx: StoreContext,
   ) {
+    this.timeoutMs = ctx.timeoutMs;
+    this.attempts = ctx.retry.attempts;
     this.displayUrl = `azblob://${account}/${containerName}/${prefix}`.replace(/\/$/, '');
     const pipeline: StoragePipelineOptions = {
       retryOptions: {
@@ -57,6 +62,7 @@ export class AzblobModelStore implements ModelStore {
   }
 
   private fail(err: unknown, operation: string): Error {
+    if (err instanceof ShipmlError) return err;
     const e = err as { statusCode?: number; code?: string; details?: { errorCode?: string } };
     return classifyStoreFailure(
       err,
@@ -68,12 +74,33 @@ export class AzblobModelStore implements ModelStore {
     );
   }
 
+  /**
+   * Runs SDK work under a client-side time limit (the Storage SDK's `tryTimeoutInMs` only
+   * asks the server to give up, so a server that never answers would hang us). The limit
+   * covers all of the SDK's tries; work that reports progress pokes it, so only silence
+   * counts. Expiry becomes a retryable "timed out" error; other errors pass through as is.
+   */
+  private async limited<T>(
+    signal: AbortSignal | undefined,
+    work: (limit: Deadline) => Promise<T>,
+  ): Promise<T> {
+    const limit = deadline(this.timeoutMs * this.attempts, signal);
+    try {
+      return await work(limit);
+    } catch (err) {
+      throw limit.expired ? timedOut(this.timeoutMs * this.attempts) : err;
+    } finally {
+      limit.clear();
+    }
+  }
+
   async readSmall(key: string, options: OpOptions = {}): Promise<StoredBytes | undefined> {
     const blob = this.container.getBlobClient(this.key(key));
     try {
-      const out = await blob.download(0, undefined, { abortSignal: options.signal });
-      const bytes = await readAll(out.readableStreamBody!);
-      return { bytes, etag: out.etag ?? '' };
+      return await this.limited(options.signal, async ({ signal }) => {
+        const out = await blob.download(0, undefined, { abortSignal: signal });
+        return { bytes: await readAll(out.readableStreamBody!), etag: out.etag ?? '' };
+      });
     } catch (err) {
       if (errorCode(err) === 'BlobNotFound') return undefined;
       throw this.fail(err, `read ${key}`);
@@ -84,12 +111,14 @@ export class AzblobModelStore implements ModelStore {
     const c = options.condition;
     const blob = this.container.getBlockBlobClient(this.key(key));
     try {
-      const out = await blob.upload(bytes, bytes.length, {
-        abortSignal: options.signal,
-        blobHTTPHeaders: { blobContentType: 'application/json' },
-        conditions:
-          c && 'ifNoneMatch' in c ? { ifNoneMatch: '*' } : c ? { ifMatch: c.ifMatch } : {},
-      });
+      const out = await this.limited(options.signal, ({ signal }) =>
+        blob.upload(bytes, bytes.length, {
+          abortSignal: signal,
+          blobHTTPHeaders: { blobContentType: 'application/json' },
+          conditions:
+            c && 'ifNoneMatch' in c ? { ifNoneMatch: '*' } : c ? { ifMatch: c.ifMatch } : {},
+        }),
+      );
       return out.etag ?? '';
     } catch (err) {
       throw this.fail(err, `write ${key}`);
@@ -104,14 +133,19 @@ export class AzblobModelStore implements ModelStore {
   ): Promise<void> {
     const blob = this.container.getBlockBlobClient(this.key(key));
     try {
-      await blob.uploadStream(
-        source,
-        this.options.blockSizeMiB * 1024 * 1024,
-        this.options.concurrency,
-        {
-          abortSignal: options.signal,
-          onProgress: (p) => options.onProgress?.(p.loadedBytes),
-        },
+      await this.limited(options.signal, (limit) =>
+        blob.uploadStream(
+          source,
+          this.options.blockSizeMiB * 1024 * 1024,
+          this.options.concurrency,
+          {
+            abortSignal: limit.signal,
+            onProgress: (p) => {
+              limit.poke();
+              options.onProgress?.(p.loadedBytes);
+            },
+          },
+        ),
       );
     } catch (err) {
       throw this.fail(err, `upload ${key}`);
@@ -120,45 +154,70 @@ export class AzblobModelStore implements ModelStore {
 
   async download(key: string, options: OpOptions = {}): Promise<{ body: Readable; size: number }> {
     const blob = this.container.getBlobClient(this.key(key));
+    const limit = deadline(this.timeoutMs * this.attempts, options.signal);
     try {
       // The SDK resumes a broken body from where it stopped (maxRetryRequests).
       const out = await blob.download(0, undefined, {
-        abortSignal: options.signal,
+        abortSignal: limit.signal,
         maxRetryRequests: 3,
       });
-      return { body: out.readableStreamBody as Readable, size: out.contentLength ?? 0 };
+      // From here on, only silence counts: every chunk pokes the limit.
+      const body = new PassThrough();
+      const raw = out.readableStreamBody as Readable;
+      raw.on('data', () => limit.poke());
+      pipeline(raw, body, (err) => {
+        limit.clear();
+        if (err) body.destroy(limit.expired ? timedOut(this.timeoutMs * this.attempts) : err);
+      });
+      return { body, size: out.contentLength ?? 0 };
     } catch (err) {
+      limit.clear();
       if (errorCode(err) === 'BlobNotFound')
         throw new NotFoundError(`${this.displayUrl}/${key} not found`);
-      throw this.fail(err, `download ${key}`);
+      throw this.fail(
+        limit.expired ? timedOut(this.timeoutMs * this.attempts) : err,
+        `download ${key}`,
+      );
     }
   }
 
   async *list(prefix: string, options: OpOptions = {}): AsyncIterable<ObjectInfo> {
     const strip = this.prefix ? this.prefix.length + 1 : 0;
+    const limit = deadline(this.timeoutMs * this.attempts, options.signal);
     try {
       for await (const blob of this.container.listBlobsFlat({
         prefix: this.key(prefix),
-        abortSignal: options.signal,
+        abortSignal: limit.signal,
       })) {
+        limit.poke();
         yield { key: blob.name.slice(strip), size: blob.properties.contentLength ?? 0 };
       }
     } catch (err) {
-      throw this.fail(err, `list ${prefix}`);
+      throw this.fail(
+        limit.expired ? timedOut(this.timeoutMs * this.attempts) : err,
+        `list ${prefix}`,
+      );
+    } finally {
+      limit.clear();
     }
   }
 
   async delete(keys: readonly string[], options: OpOptions = {}): Promise<void> {
     for (const key of keys) {
       try {
-        await this.container
-          .getBlobClient(this.key(key))
-          .deleteIfExists({ abortSignal: options.signal });
+        await this.limited(options.signal, ({ signal }) =>
+          this.container.getBlobClient(this.key(key)).deleteIfExists({ abortSignal: signal }),
+        );
       } catch (err) {
         throw this.fail(err, `delete ${key}`);
       }
     }
   }
+}
+
+/** A timeout, shaped as the network error it is (retryable, "unreachable or timed out"). */
+function timedOut(ms: number): Error {
+  return Object.assign(new Error(`no response within ${ms / 1000} s`), { code: 'ETIMEDOUT' });
 }
 
 function connect(

@@ -57,9 +57,11 @@ export class S3ModelStore implements ModelStore {
       // (aws-chunked framing) would only narrow which S3-compatible servers work.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // requestTimeout is a socket idle timeout: long transfers are fine while bytes move.
       requestHandler: new NodeHttpHandler({
         connectionTimeout: ctx.timeoutMs,
         requestTimeout: ctx.timeoutMs,
+        throwOnRequestTimeout: true,
       }),
     });
   }
