@@ -62,6 +62,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
   program.addCommand(modelCommand(run));
   program.addCommand(demoCommand(run));
+  // Commands built on their own do not inherit these: apply them to the whole tree, so every
+  // help text and usage error goes through the (redacting) output and none calls exit().
+  const configure = (cmd: Command): void => {
+    cmd.copyInheritedSettings(program);
+    cmd.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
 
   const onSignal = (): void => {
     if (controller.signal.aborted) process.exit(130); // second Ctrl-C: leave now

@@ -41,7 +41,8 @@ export async function loadConfig(options: {
 }
 
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv): LoadedConfig {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+
   const syntax = doc.errors[0];
   if (syntax) {
     const pos = syntax.linePos?.[0];

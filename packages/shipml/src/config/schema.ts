@@ -15,10 +15,10 @@ const grammar = (check: (v: string) => unknown) =>
   });
 
 /** `model.store`: a URL, or a URL with back-end options (see the back ends' schema.ts). */
-export const StoreConfigSchema = z.union([
-  z.string().min(1),
-  z.looseObject({ url: z.string().min(1, 'expected a store URL') }),
-]);
+export const StoreConfigSchema = z.union(
+  [z.string().min(1), z.looseObject({ url: z.string().min(1) })],
+  { error: 'expected a store URL, or an object with `url` and back-end options' },
+);
 
 export const ConfigSchema = z
   .object({

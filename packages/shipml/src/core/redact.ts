@@ -15,7 +15,8 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/((?:AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd)=)[^;\s"']+/gi, `$1${MASK}`],
   // SAS query parameters (the signature is the secret)
   [
-    /([?&](?:sig|signature|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=)[^&\s"']+/gi,
+    /((?:^|[?&\s"'])(?:sig|signature|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=)[^&\s"']+/gi,
+
     `$1${MASK}`,
   ],
   // Authorization headers

@@ -103,6 +103,16 @@ export function openModelStore(
     );
   }
   const [, scheme = '', location = '', query] = match;
+  if (/^[^/]*@/.test(location)) {
+    // Never echo it: whatever sits before the '@' is probably a password.
+    throw new ConfigError(
+      `${where}: store URLs must not carry credentials (user:password@ or key@)`,
+      {
+        hint: 'put credentials in the environment or in shipml.yaml with ${VAR} interpolation',
+      },
+    );
+  }
+
   if (!(scheme in storeBackends)) {
     throw new ConfigError(
       `${where}: unknown store scheme ${scheme}:// — expected one of ${Object.keys(storeBackends)
