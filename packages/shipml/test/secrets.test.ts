@@ -41,7 +41,7 @@ async function runAll(
   for (const command of commands) {
     for (const mode of [[], ['--json'], ['--debug'], ['--json', '--debug']]) {
       const args = typeof command === 'function' ? command() : command;
-      const run = await spawnCli(
+      const run = spawnCli(
         [...args, ...mode],
         { HOME: work, SHIPML_CACHE_DIR: join(work, 'cache'), ...env },
         cwd,

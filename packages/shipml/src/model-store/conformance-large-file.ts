@@ -114,7 +114,7 @@ async function writeRandomFile(path: string, size: number): Promise<string> {
   for (let written = 0; written < size; written += chunk.length) {
     const part = randomFillSync(chunk).subarray(0, Math.min(chunk.length, size - written));
     hash.update(part);
-    if (!out.write(Buffer.from(part))) await new Promise((r) => out.once('drain', r));
+    if (!out.write(Buffer.from(part))) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((resolve, reject) =>
     out.end((err?: Error | null) => (err ? reject(err) : resolve())),
