@@ -80,7 +80,7 @@ export async function transferLargeFile(input: {
 export function specAsUrl(spec: StoreSpec): string {
   const { url, ...options } = spec;
   const query = new URLSearchParams(
-    Object.entries(options).map(([k, v]) => [k, String(v)]),
+    Object.entries(options).map(([k, v]): [string, string] => [k, String(v)]),
   ).toString();
   return query ? `${url}${url.includes('?') ? '&' : '?'}${query}` : url;
 }
