@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs, starts and stops the real servers ShipML's tests run against, on 127.0.0.1.
+# Installs, starts and stops the real servers ShipML's tests run against, on 127.0.0.1:
+# MinIO (S3), Azurite (Azure Blob) and three OCI registries (plain, basic auth, TLS).
 #
 #   scripts/services.sh install   # idempotent: npm ci, MinIO built once into the cache
 #   scripts/services.sh start     # start everything; writes .shipml/services/env
@@ -42,7 +43,18 @@ install() {
     log "npm ci"
     (cd "$ROOT" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund)
   fi
-  command -v curl >/dev/null || { log "apt-get install curl"; apt-get install -y -q curl >/dev/null; }
+  local missing=()
+  command -v curl >/dev/null || missing+=(curl)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
+  command -v skopeo >/dev/null || missing+=(skopeo)
+  command -v umoci >/dev/null || missing+=(umoci)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+  fi
   if [ ! -x "$MINIO_BIN" ]; then
     command -v go >/dev/null || { log "Go is needed to build MinIO: apt-get install golang-go"; exit 1; }
     log "building MinIO from the Go module proxy (first run only, ~4 min)"
@@ -73,6 +85,8 @@ start() {
     >"$STATE/azurite.log" 2>&1 &
   echo $! >"$STATE/azurite.pid"
 
+  start_registries
+
   wait_http "http://127.0.0.1:$minio_port/minio/health/live" 60
   wait_http "http://127.0.0.1:$azurite_port/" 60
   cat >"$STATE/env" <<ENV
@@ -82,8 +96,52 @@ export SHIPML_TEST_S3_SECRET_KEY=$MINIO_PASSWORD
 export SHIPML_TEST_AZURITE_ENDPOINT=http://127.0.0.1:$azurite_port/$AZURITE_ACCOUNT
 export SHIPML_TEST_AZURITE_ACCOUNT=$AZURITE_ACCOUNT
 export SHIPML_TEST_AZURITE_KEY='$AZURITE_KEY'
+export SHIPML_TEST_REGISTRY=127.0.0.1:$REGISTRY_PORT
+export SHIPML_TEST_REGISTRY_AUTH=127.0.0.1:$REGISTRY_AUTH_PORT
+export SHIPML_TEST_REGISTRY_TLS=127.0.0.1:$REGISTRY_TLS_PORT
+export SHIPML_TEST_REGISTRY_USER=$REGISTRY_USER
+export SHIPML_TEST_REGISTRY_PASSWORD=$REGISTRY_PASSWORD
+export SHIPML_TEST_REGISTRY_CA=$STATE/registry-tls/ca.pem
 ENV
-  log "MinIO on 127.0.0.1:$minio_port, Azurite on 127.0.0.1:$azurite_port (env: $STATE/env)"
+  log "MinIO on 127.0.0.1:$minio_port, Azurite on 127.0.0.1:$azurite_port, registries on 127.0.0.1:$REGISTRY_PORT (plain), :$REGISTRY_AUTH_PORT (basic auth), :$REGISTRY_TLS_PORT (TLS) (env: $STATE/env)"
+}
+
+# Three CNCF distribution registries (Debian's docker-registry): plain HTTP, htpasswd basic
+# auth, and TLS with a self-signed CA (certificate for IP 127.0.0.1).
+REGISTRY_USER=shipml
+REGISTRY_PASSWORD=registry-test-$RANDOM$RANDOM
+start_registries() {
+  REGISTRY_PORT=$(free_port); REGISTRY_AUTH_PORT=$(free_port); REGISTRY_TLS_PORT=$(free_port)
+  local tls=$STATE/registry-tls
+  mkdir -p "$tls"
+  htpasswd -Bbn "$REGISTRY_USER" "$REGISTRY_PASSWORD" >"$STATE/registry.htpasswd" 2>/dev/null
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=shipml test CA" \
+    -keyout "$tls/ca-key.pem" -out "$tls/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$tls/key.pem" -out "$tls/csr.pem" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+  openssl x509 -req -in "$tls/csr.pem" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial \
+    -days 2 -extfile "$tls/san.ext" -out "$tls/cert.pem" 2>/dev/null
+  local name port extra
+  for name in plain auth tls; do
+    case $name in
+      plain) port=$REGISTRY_PORT; extra='' ;;
+      auth) port=$REGISTRY_AUTH_PORT; extra=$'auth:\n  htpasswd:\n    realm: shipml-test\n    path: '"$STATE/registry.htpasswd" ;;
+      tls) port=$REGISTRY_TLS_PORT; extra=$'  tls:\n    certificate: '"$tls/cert.pem"$'\n    key: '"$tls/key.pem" ;;
+    esac
+    mkdir -p "$STATE/registry-$name"
+    {
+      printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n'
+      printf 'storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n' "$STATE/registry-$name"
+      printf 'http:\n  addr: 127.0.0.1:%s\n  secret: %s\n' "$port" "secret-$RANDOM$RANDOM"
+      if [ "$name" = tls ]; then printf '%s\n' "$extra"; fi
+      if [ "$name" = auth ]; then printf '%s\n' "$extra"; fi
+    } >"$STATE/registry-$name.yml"
+    docker-registry serve "$STATE/registry-$name.yml" >"$STATE/registry-$name.log" 2>&1 &
+    echo $! >"$STATE/registry-$name.pid"
+  done
+  wait_http "http://127.0.0.1:$REGISTRY_PORT/v2/" 30
+  wait_http "http://127.0.0.1:$REGISTRY_AUTH_PORT/v2/" 30
+  until curl -s -o /dev/null --cacert "$tls/ca.pem" "https://127.0.0.1:$REGISTRY_TLS_PORT/v2/"; do sleep 0.2; done
 }
 
 stop_quietly() {

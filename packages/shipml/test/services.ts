@@ -73,6 +73,27 @@ export const azurite = {
   },
 };
 
+export const registries = {
+  get plain() {
+    return required('SHIPML_TEST_REGISTRY');
+  },
+  get auth() {
+    return required('SHIPML_TEST_REGISTRY_AUTH');
+  },
+  get tls() {
+    return required('SHIPML_TEST_REGISTRY_TLS');
+  },
+  get user() {
+    return required('SHIPML_TEST_REGISTRY_USER');
+  },
+  get password() {
+    return required('SHIPML_TEST_REGISTRY_PASSWORD');
+  },
+  get ca() {
+    return required('SHIPML_TEST_REGISTRY_CA');
+  },
+};
+
 export function uniquePrefix(): string {
   return `t-${randomBytes(5).toString('hex')}`;
 }

@@ -71,7 +71,23 @@ export class ExternalServiceError extends ShipmlError {
   }
 }
 
+/** An error the OCI registry answered with (https://github.com/opencontainers/distribution-spec/blob/main/spec.md#error-codes). */
+export class RegistryError extends ExternalServiceError {
+  override readonly code = 'REGISTRY';
+  /** The registry's own codes: UNAUTHORIZED, DENIED, BLOB_UNKNOWN, MANIFEST_INVALID, ... */
+  readonly registryCodes: string[];
+
+  constructor(
+    message: string,
+    options: ExternalServiceErrorOptions & { registryCodes?: string[] },
+  ) {
+    super(message, options);
+    this.registryCodes = options.registryCodes ?? [];
+  }
+}
+
 /** The service rejected our credentials (never retried). */
+
 export class AuthenticationError extends ExternalServiceError {
   override readonly code = 'AUTHENTICATION';
 

@@ -1,0 +1,112 @@
+import type { Digest } from '../digest.js';
+import type { Image, Layer } from '../types.js';
+import type { RegistryClient } from './client.js';
+import type { ImageReference } from './reference.js';
+
+export interface PushProgress {
+  /** A blob is checked, mounted, skipped or uploaded. */
+  blob?(event: { digest: Digest; size: number; action: 'exists' | 'mounted' | 'uploaded' }): void;
+  /** Bytes of a blob sent so far. */
+  bytes?(digest: Digest, sent: number, total: number): void;
+}
+
+export interface PushResult {
+  digest: Digest;
+  /** Bytes actually sent (blobs the registry lacked). */
+  uploadedBytes: number;
+  blobs: { exists: number; mounted: number; uploaded: number };
+}
+
+/**
+ * Pushes an image: every blob the registry lacks (HEAD first; a cross-repository mount
+ * when the layer came from the same registry; else an upload), a few in parallel, then the
+ * manifest under each tag LAST, so a failed push never leaves a tag pointing at missing blobs.
+ */
+export async function pushImage(
+  client: RegistryClient,
+  target: ImageReference,
+  image: Image,
+  options: {
+    tags?: readonly string[];
+    concurrency?: number;
+    progress?: PushProgress;
+    signal?: AbortSignal;
+  } = {},
+): Promise<PushResult> {
+  const result: PushResult = {
+    digest: image.digest,
+    uploadedBytes: 0,
+    blobs: { exists: 0, mounted: 0, uploaded: 0 },
+  };
+  const { repository } = target;
+  const configBlob: Layer = {
+    digest: image.manifest.config.digest as Digest,
+    diffId: image.manifest.config.digest as Digest,
+    size: image.rawConfig.length,
+    mediaType: image.manifest.config.mediaType,
+    open: () => import('node:stream').then(({ Readable }) => Readable.from([image.rawConfig])),
+  };
+  const blobs = dedupe([...image.layers, configBlob]);
+
+  const pushBlob = async (blob: Layer): Promise<void> => {
+    if ((await client.blobSize(repository, blob.digest, options.signal)) === blob.size) {
+      result.blobs.exists++;
+      options.progress?.blob?.({ digest: blob.digest, size: blob.size, action: 'exists' });
+      return;
+    }
+    const from = blob.source;
+    if (
+      from &&
+      from.registry === client.registry &&
+      from.repository !== repository &&
+      (await client.mountBlob(repository, blob.digest, from.repository, options.signal))
+    ) {
+      result.blobs.mounted++;
+      options.progress?.blob?.({ digest: blob.digest, size: blob.size, action: 'mounted' });
+      return;
+    }
+    await client.uploadBlob(
+      repository,
+      blob,
+      () => blob.open(),
+      (sent) => options.progress?.bytes?.(blob.digest, sent, blob.size),
+      options.signal,
+    );
+    result.blobs.uploaded++;
+    result.uploadedBytes += blob.size;
+    options.progress?.blob?.({ digest: blob.digest, size: blob.size, action: 'uploaded' });
+  };
+  await forEachLimit(blobs, options.concurrency ?? 3, pushBlob);
+
+  const tags = options.tags?.length ? options.tags : [target.tag ?? image.digest];
+  for (const tag of tags)
+    await client.putManifest(repository, tag, image.rawManifest, image.mediaType, options.signal);
+  return result;
+}
+
+function dedupe(layers: Layer[]): Layer[] {
+  const seen = new Map<string, Layer>();
+  for (const layer of layers) if (!seen.has(layer.digest)) seen.set(layer.digest, layer);
+  return [...seen.values()];
+}
+
+async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !failed) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
