@@ -5,7 +5,6 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip, constants as zlib } from 'node:zlib';
 import { HashingStream } from '../core/hash.js';
 import type { BlobDir, LayerDescriptor } from './blobs.js';
-import type { Digest } from './digest.js';
 import { MediaType } from './media-types.js';
 import { writeTar, type TarEntry } from './tar.js';
 import type { Layer } from './types.js';
