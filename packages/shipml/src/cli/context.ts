@@ -1,3 +1,5 @@
+import { dirname, resolve } from 'node:path';
+import type { TargetOptions } from '../oci/targets.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ConfigError } from '../core/errors.js';
 import type { Redactor } from '../core/redact.js';
@@ -70,7 +72,30 @@ export async function openRepository(
   return { repo, loaded };
 }
 
+/** Registry settings for reading and writing images: shipml.yaml's `registry`, then flags. */
+export function targetOptions(
+  ctx: CliContext,
+  loaded: LoadedConfig,
+  flags: { registryCa?: string; insecure?: boolean },
+): TargetOptions {
+  const registry = loaded.config.registry;
+  const base = loaded.file ? dirname(loaded.file) : ctx.cwd;
+  ctx.redactor.add(registry?.password);
+  const ca = flags.registryCa ?? (registry?.ca ? resolve(base, registry.ca) : undefined);
+  return {
+    env: ctx.env,
+    caFile: ca ? resolve(ctx.cwd, ca) : undefined,
+    insecure: flags.insecure ?? registry?.insecure ?? false,
+    credentials:
+      registry?.username || registry?.password
+        ? { username: registry.username, password: registry.password }
+        : undefined,
+    signal: ctx.signal,
+  };
+}
+
 /** The model name from an argument or `model.name` in shipml.yaml. */
+
 export function modelNameOrConfig(
   name: string | undefined,
   loaded: LoadedConfig,

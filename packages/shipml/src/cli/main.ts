@@ -5,7 +5,9 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { redactorFromEnv } from '../core/redact.js';
 import type { CliContext } from './context.js';
+import { buildCommand, imageCommand } from './build.js';
 import { demoCommand } from './demo.js';
+
 import { modelCommand, type CommandRunner } from './model.js';
 import { Output } from './output.js';
 
@@ -61,6 +63,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   };
 
   program.addCommand(modelCommand(run));
+  program.addCommand(buildCommand(run));
+  program.addCommand(imageCommand(run));
   program.addCommand(demoCommand(run));
   // Commands built on their own do not inherit these: apply them to the whole tree, so every
   // help text and usage error goes through the (redacting) output and none calls exit().

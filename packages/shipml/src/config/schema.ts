@@ -32,7 +32,56 @@ export const ConfigSchema = z
       })
       .strict()
       .optional(),
+    build: z
+      .object({
+        /** Builder: `node` (native, no Docker daemon). `dockerfile` comes with the Dockerfile builder. */
+        kind: z.literal('node').default('node'),
+        /** Base image: a registry reference or oci:DIR[:name]. */
+        base: z.string().min(1),
+        /** The app directory, relative to shipml.yaml (default: its directory). */
+        context: z.string().min(1).default('.'),
+        /** Files and directories (relative to context) for the app layer; default: all but node_modules, .git, .shipml. */
+        include: z.array(z.string().min(1)).optional(),
+        workdir: z.string().min(1).default('/app'),
+        entrypoint: z.array(z.string()).optional(),
+        cmd: z.array(z.string()).optional(),
+        env: z.record(z.string(), z.string()).optional(),
+        ports: z
+          .array(
+            z.union([z.number().int().min(1).max(65535), z.string().regex(/^\d+(\/(tcp|udp))?$/)]),
+          )
+          .optional(),
+        user: z.string().min(1).optional(),
+        labels: z.record(z.string(), z.string()).optional(),
+        /** Where the model lands in the image (default /models/<model name>); MODEL_PATH points there. */
+        modelPath: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    image: z
+      .object({
+        /** Where images are pushed: registry/repository, e.g. myacr.azurecr.io/digits. */
+        repository: z.string().min(1),
+        /** Tags to push (default: latest and the short commit). */
+        tags: z
+          .array(z.string().regex(/^[\w][\w.-]{0,127}$/, 'expected a tag: letters, digits, _ . -'))
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    registry: z
+      .object({
+        username: z.string().optional(),
+        password: z.string().optional(),
+        /** PEM file with the CA of a registry using a private certificate. */
+        ca: z.string().min(1).optional(),
+        /** Allow plain HTTP to a registry that is not on loopback. */
+        insecure: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
     cache: z
+
       .object({
         /** Local cache directory (default SHIPML_CACHE_DIR, else ~/.cache/shipml). */
         dir: z.string().min(1).optional(),

@@ -23,6 +23,8 @@ export interface TarEntry {
   executable?: boolean;
   /** For symlinks. */
   linkname?: string;
+  /** Cheap change detector from stat (mtime, inode, size): keys layer caches, never the tar. */
+  stamp?: string;
 }
 
 /** ustar's octal size field holds at most 8 GiB - 1. */
@@ -147,6 +149,7 @@ export async function collectEntries(
         source: absolute,
         size: info.size,
         executable: (info.mode & 0o111) !== 0,
+        stamp: `${info.mtimeMs}:${info.ino}:${info.size}`,
       });
     } else {
       throw new ConfigError(`build context: ${rel} is not a regular file, directory or symlink`);

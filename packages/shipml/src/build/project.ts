@@ -1,0 +1,99 @@
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { ShipmlConfig } from '../config/schema.js';
+import { ConfigError } from '../core/errors.js';
+import type { ModelRepository } from '../model-store/repository.js';
+import { BlobDir } from '../oci/blobs.js';
+import { hexOf, type Digest } from '../oci/digest.js';
+import { parseLocation, readImage, type TargetOptions } from '../oci/targets.js';
+import { gitInfo } from './git.js';
+import { DEFAULT_MODEL_ROOT, type ModelLayerInput } from './model-layer.js';
+import { buildNodeImage, type NodeBuildResult } from './node-app.js';
+
+export interface ProjectBuildInput {
+  config: ShipmlConfig;
+  /** The shipml.yaml the config came from (paths are relative to it). */
+  configFile: string | undefined;
+  cwd: string;
+  /** The model store; undefined builds without a model. */
+  repo: ModelRepository | undefined;
+  /** A model reference overriding `model.name:model.channel`. */
+  modelRef?: string | undefined;
+  cacheDir: string;
+  target: TargetOptions;
+  sourceDateEpoch?: number | undefined;
+}
+
+/** The local blob cache for image layers. */
+export function layerCache(cacheDir: string): BlobDir {
+  return new BlobDir(join(cacheDir, 'oci'));
+}
+
+/**
+ * Builds the project's image as shipml.yaml describes it: resolves the base image and the
+ * model (the channel's current version, pulled verified into the cache once per digest),
+ * then runs the native builder.
+ */
+export async function buildProject(
+  input: ProjectBuildInput,
+): Promise<NodeBuildResult & { model: ModelLayerInput | undefined }> {
+  const build = input.config.build;
+  if (!build)
+    throw new ConfigError(`${input.configFile ?? 'shipml.yaml'}: no build section`, {
+      hint: 'add build.base (and build.cmd) to shipml.yaml',
+    });
+  const root = input.configFile ? dirname(input.configFile) : input.cwd;
+  const appDir = resolve(root, build.context);
+  const base = await readImage(parseLocation(build.base), input.target);
+  const model = await resolveModel(input, build.modelPath);
+  const git = await gitInfo(appDir);
+  const result = await buildNodeImage({
+    appDir,
+    base,
+    workdir: build.workdir,
+    include: build.include,
+    models: model ? [model] : [],
+    config: {
+      ...(build.entrypoint ? { entrypoint: build.entrypoint } : {}),
+      ...(build.cmd ? { cmd: build.cmd } : {}),
+      ...(build.env ? { env: build.env } : {}),
+      ...(build.ports ? { exposedPorts: build.ports.map(String) } : {}),
+      ...(build.user ? { user: build.user } : {}),
+      ...(build.labels ? { labels: build.labels } : {}),
+    },
+    git,
+    sourceDateEpoch: input.sourceDateEpoch,
+    blobs: layerCache(input.cacheDir),
+  });
+  return { ...result, model };
+}
+
+async function resolveModel(
+  input: ProjectBuildInput,
+  modelPath: string | undefined,
+): Promise<ModelLayerInput | undefined> {
+  const declared = input.config.model;
+  const ref =
+    input.modelRef ?? (declared?.name ? `${declared.name}:${declared.channel}` : undefined);
+  if (!ref || !input.repo) return undefined;
+  const manifest = await input.repo.resolve(ref, input.target.signal);
+  const dir = join(input.cacheDir, 'model-dirs', hexOf(manifest.digest as Digest));
+  if (!(await stat(dir).catch(() => undefined))) {
+    // Pulled (verified) beside and renamed, so a present directory is always complete.
+    const temp = `${dir}.${process.pid}.partial`;
+    await mkdir(dirname(dir), { recursive: true });
+    await rm(temp, { recursive: true, force: true });
+    await input.repo.pull(`${manifest.name}@${manifest.version}`, temp, input.target.signal);
+    await rename(temp, dir).catch(async (err: unknown) => {
+      await rm(temp, { recursive: true, force: true });
+      if (!(await stat(dir).catch(() => undefined))) throw err; // else a concurrent build won
+    });
+  }
+  return {
+    name: manifest.name,
+    version: manifest.version,
+    digest: manifest.digest,
+    dir,
+    target: modelPath ?? `${DEFAULT_MODEL_ROOT}/${manifest.name}`,
+  };
+}

@@ -1,0 +1,123 @@
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { ConfigError } from '../core/errors.js';
+import { loadIntoEngine } from './docker/engine.js';
+import { writeDockerArchive } from './docker/archive.js';
+import type { Digest } from './digest.js';
+import type { OciImage } from './image.js';
+import { OciLayout } from './layout/index.js';
+import { RegistryClient } from './remote/client.js';
+import { pullImage } from './remote/read.js';
+import { formatReference, parseReference, type ImageReference } from './remote/reference.js';
+import type { RegistryOptions } from './remote/transport.js';
+import { pushImage, type PushProgress, type PushResult } from './remote/write.js';
+import type { Image } from './types.js';
+
+/**
+ * Where images come from and go to, by name — the same verbs for every kind:
+ *   registry ref   `host[:port]/repo[:tag]`
+ *   `oci:DIR[:name]`            an OCI image layout directory
+ *   `docker-archive:FILE`       a `docker load` tarball (write only)
+ *   `docker`                    the local Docker Engine (write only)
+ */
+export type ImageLocation =
+  | { kind: 'registry'; ref: ImageReference }
+  | { kind: 'oci'; dir: string; name?: string | undefined }
+  | { kind: 'docker-archive'; file: string }
+  | { kind: 'docker' };
+
+export function parseLocation(value: string): ImageLocation {
+  if (value === 'docker') return { kind: 'docker' };
+  if (value.startsWith('docker-archive:')) {
+    const file = value.slice('docker-archive:'.length);
+    if (!file)
+      throw new ConfigError('docker-archive: needs a file name, e.g. docker-archive:app.tar');
+    return { kind: 'docker-archive', file };
+  }
+  if (value.startsWith('oci:')) {
+    const rest = value.slice('oci:'.length);
+    const colon = rest.lastIndexOf(':');
+    const [dir, name] =
+      colon > 0 && !rest.slice(colon).includes('/')
+        ? [rest.slice(0, colon), rest.slice(colon + 1)]
+        : [rest, undefined];
+    if (!dir) throw new ConfigError('oci: needs a directory, e.g. oci:./out:app');
+    return { kind: 'oci', dir, name };
+  }
+  return { kind: 'registry', ref: parseReference(value) };
+}
+
+export interface TargetOptions extends Omit<RegistryOptions, 'env'> {
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal | undefined;
+}
+
+/** Reads an image from a registry or an OCI layout. */
+export async function readImage(
+  location: ImageLocation,
+  options: TargetOptions,
+): Promise<OciImage> {
+  if (location.kind === 'registry')
+    return pullImage(new RegistryClient(location.ref.registry, options), location.ref, {
+      signal: options.signal,
+    });
+  if (location.kind === 'oci') return new OciLayout(location.dir).read(location.name);
+  throw new ConfigError(
+    `images cannot be read from ${location.kind}; use a registry reference or oci:DIR`,
+  );
+}
+
+export interface WriteResult {
+  digest: Digest;
+  /** Where it went, e.g. `127.0.0.1:5000/app@sha256:...`. */
+  reference: string;
+  push?: PushResult;
+}
+
+/** Writes an image; `tags` apply to registries, layouts (ref name) and Docker (repo:tag). */
+export async function writeImage(
+  image: Image,
+  location: ImageLocation,
+  tags: readonly string[],
+  options: TargetOptions & { progress?: PushProgress },
+): Promise<WriteResult> {
+  switch (location.kind) {
+    case 'registry': {
+      const client = new RegistryClient(location.ref.registry, options);
+      const push = await pushImage(client, location.ref, image, {
+        tags: tags.length ? tags : [location.ref.tag ?? 'latest'],
+        signal: options.signal,
+        progress: options.progress,
+      });
+      return {
+        digest: image.digest,
+        reference: `${location.ref.registry}/${location.ref.repository}@${image.digest}`,
+        push,
+      };
+    }
+    case 'oci': {
+      await new OciLayout(location.dir).write(image, location.name ?? tags[0]);
+      return { digest: image.digest, reference: `oci:${location.dir}@${image.digest}` };
+    }
+    case 'docker-archive': {
+      // Written beside and renamed: an interrupted write never leaves a truncated archive.
+      const temp = `${location.file}.shipml-partial`;
+      try {
+        await writeDockerArchive(image, createWriteStream(temp), tags);
+        await rename(temp, location.file);
+      } catch (err) {
+        await rm(temp, { force: true });
+        throw err;
+      }
+      return { digest: image.digest, reference: `docker-archive:${location.file}` };
+    }
+    case 'docker': {
+      if (tags.length === 0)
+        throw new ConfigError('loading into Docker needs a tag (--tag repo:tag)');
+      await loadIntoEngine(image, tags, options.env);
+      return { digest: image.digest, reference: `docker:${tags[0]}` };
+    }
+  }
+}
+
+export { formatReference };
