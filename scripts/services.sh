@@ -50,6 +50,8 @@ install() {
   command -v htpasswd >/dev/null || missing+=(apache2-utils)
   command -v skopeo >/dev/null || missing+=(skopeo)
   command -v umoci >/dev/null || missing+=(umoci)
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
   if [ ${#missing[@]} -gt 0 ]; then
     log "apt-get install ${missing[*]}"
     apt-get update -q >/dev/null
@@ -65,6 +67,7 @@ install() {
     mv "$gobin/minio" "$MINIO_BIN"
     rm -rf "$gobin"
   fi
+  "$ROOT/scripts/base-images.sh" build
 }
 
 start() {
@@ -86,6 +89,7 @@ start() {
   echo $! >"$STATE/azurite.pid"
 
   start_registries
+  start_docker
 
   wait_http "http://127.0.0.1:$minio_port/minio/health/live" 60
   wait_http "http://127.0.0.1:$azurite_port/" 60
@@ -102,7 +106,10 @@ export SHIPML_TEST_REGISTRY_TLS=127.0.0.1:$REGISTRY_TLS_PORT
 export SHIPML_TEST_REGISTRY_USER=$REGISTRY_USER
 export SHIPML_TEST_REGISTRY_PASSWORD=$REGISTRY_PASSWORD
 export SHIPML_TEST_REGISTRY_CA=$STATE/registry-tls/ca.pem
+export SHIPML_TEST_BASE_NODE=127.0.0.1:$REGISTRY_PORT/shipml/node:24
+export SHIPML_TEST_BASE_PYTHON=127.0.0.1:$REGISTRY_PORT/shipml/python:3.11
 ENV
+  "$ROOT/scripts/base-images.sh" push "127.0.0.1:$REGISTRY_PORT"
   log "MinIO on 127.0.0.1:$minio_port, Azurite on 127.0.0.1:$azurite_port, registries on 127.0.0.1:$REGISTRY_PORT (plain), :$REGISTRY_AUTH_PORT (basic auth), :$REGISTRY_TLS_PORT (TLS) (env: $STATE/env)"
 }
 
@@ -142,6 +149,23 @@ start_registries() {
   wait_http "http://127.0.0.1:$REGISTRY_PORT/v2/" 30
   wait_http "http://127.0.0.1:$REGISTRY_AUTH_PORT/v2/" 30
   until curl -s -o /dev/null --cacert "$tls/ca.pem" "https://127.0.0.1:$REGISTRY_TLS_PORT/v2/"; do sleep 0.2; done
+}
+
+# The Docker Engine: started here unless one already answers. Containers need the nofile
+# ulimit set in daemon.json (the VM lacks CAP_SYS_RESOURCE; see ENVIRONMENT.md).
+start_docker() {
+  if docker info >/dev/null 2>&1; then return 0; fi
+  mkdir -p /etc/docker
+  if [ ! -f /etc/docker/daemon.json ]; then
+    echo '{"default-ulimits":{"nofile":{"Name":"nofile","Soft":1024,"Hard":1024}}}' >/etc/docker/daemon.json
+  fi
+  dockerd >"$STATE/dockerd.log" 2>&1 &
+  echo $! >"$STATE/dockerd.pid"
+  local deadline=$((SECONDS + 60))
+  until docker info >/dev/null 2>&1; do
+    if ((SECONDS > deadline)); then log "dockerd did not start: $(tail -3 "$STATE/dockerd.log")"; return 1; fi
+    sleep 0.5
+  done
 }
 
 stop_quietly() {

@@ -6,7 +6,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { randomBytes } from 'node:crypto';
 
-function required(name: string): string {
+export function required(name: string): string {
   const value = process.env[name];
   if (!value)
     throw new Error(

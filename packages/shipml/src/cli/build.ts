@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { buildProject, layerCache } from '../build/project.js';
-import { modelLayer, DEFAULT_MODEL_ROOT } from '../build/model-layer.js';
+import { modelLayer, DEFAULT_MODEL_ROOT, FIXED_LAYER_TIME } from '../build/model-layer.js';
+import { OciImage } from '../oci/image.js';
+import { buildLayer } from '../oci/layer.js';
+import { collectEntries } from '../oci/tar.js';
 import { ConfigError } from '../core/errors.js';
 import { defaultCacheDir } from '../model-store/cache.js';
 import { appendLayers, withAnnotations, withConfig } from '../oci/mutate.js';
@@ -16,7 +19,7 @@ import type { CommandRunner } from './model.js';
 import { formatBytes, shortDigest, table } from './output.js';
 import { provenance, provenanceEnv } from '../build/provenance.js';
 import { hexOf, type Digest } from '../oci/digest.js';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { stat } from 'node:fs/promises';
 
 interface BuildFlags {
@@ -210,6 +213,8 @@ export function imageCommand(run: CommandRunner): Command {
         });
       },
     );
+  image.addCommand(importCommand(run));
+  image.addCommand(copyCommand(run));
   return image;
 }
 
@@ -261,4 +266,163 @@ async function addModel(
     `  = ${shortDigest(base.digest)} + model ${manifest.name}@${manifest.version} (${formatBytes(layer.size)} layer)`,
   );
   if (written.push) ctx.output.line(`  ${formatBytes(written.push.uploadedBytes)} uploaded`);
+}
+
+/** `shipml image import`: a root filesystem directory as a one-layer image (like `docker import`). */
+export function importCommand(run: CommandRunner): Command {
+  return new Command('import')
+    .description(
+      'make a one-layer image from a root filesystem directory (e.g. from debootstrap), like docker import',
+    )
+    .argument('<rootfs>', 'directory holding the root filesystem')
+    .requiredOption(
+      '-o, --output <where>',
+      'registry reference | oci:DIR[:name] | docker-archive:FILE | docker',
+    )
+    .option(
+      '-t, --tag <tag>',
+      'tag to apply (repeatable; default: the output reference tag)',
+      collect,
+      [],
+    )
+    .option('--env <name=value>', 'environment variable (repeatable)', collect, [])
+    .option('--cmd <json>', 'default command as a JSON array, e.g. ["node"]')
+    .option(
+      '--exclude <dir>',
+      'top-level directory to leave out (repeatable; default dev, proc, sys)',
+      collect,
+      [],
+    )
+    .option('--registry-ca <file>', 'PEM CA certificate of the registry')
+    .option('--insecure', 'allow plain HTTP to a non-loopback registry')
+    .option('--json', 'print machine-readable JSON on stdout')
+    .option('--debug', 'print stack traces of errors')
+    .action(
+      async (
+        rootfs: string,
+        flags: {
+          output: string;
+          tag: string[];
+          env: string[];
+          cmd?: string;
+          exclude: string[];
+          registryCa?: string;
+          insecure?: boolean;
+          json?: boolean;
+          debug?: boolean;
+        },
+      ) => {
+        await run(
+          async (ctx) => {
+            const loaded = await loadCliConfig(ctx, {});
+            const target = targetOptions(ctx, loaded, flags);
+            const excluded = new Set(flags.exclude.length ? flags.exclude : ['dev', 'proc', 'sys']);
+            const entries = await collectEntries(resolvePath(ctx.cwd, rootfs), {
+              target: '/',
+              rootfs: true,
+              exclude: (rel) => excluded.has(rel.split('/')[0]!),
+            });
+            const cacheDir = loaded.config.cache?.dir ?? defaultCacheDir(ctx.env);
+            const layer = await buildLayer(entries, {
+              blobs: layerCache(cacheDir),
+              mtime: FIXED_LAYER_TIME,
+              compress: true,
+            });
+            let image = appendLayers(OciImage.empty(), [
+              { layer, createdBy: `shipml image import ${rootfs}` },
+            ]);
+            const env = Object.fromEntries(
+              flags.env.map((pair) => {
+                const eq = pair.indexOf('=');
+                if (eq <= 0)
+                  throw new ConfigError(`--env ${JSON.stringify(pair)}: expected NAME=value`);
+                return [pair.slice(0, eq), pair.slice(eq + 1)];
+              }),
+            );
+            let cmd: string[] | undefined;
+            if (flags.cmd) {
+              const parsed: unknown = JSON.parse(flags.cmd);
+              if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === 'string'))
+                throw new ConfigError(`--cmd must be a JSON array of strings, got ${flags.cmd}`);
+              cmd = parsed;
+            }
+            image = withConfig(image, {
+              env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env },
+              ...(cmd ? { cmd } : {}),
+              created: FIXED_LAYER_TIME.toISOString(),
+            });
+            const destination = parseLocation(flags.output);
+            const tags = flags.tag.length
+              ? flags.tag
+              : [destination.kind === 'registry' ? (destination.ref.tag ?? 'latest') : 'latest'];
+            const written = await writeImage(image, destination, tags, target);
+            if (flags.json)
+              return ctx.output.json({
+                digest: image.digest,
+                reference: written.reference,
+                size: layer.size,
+              });
+            ctx.output.line(`image ${written.reference} (${formatBytes(layer.size)})`);
+          },
+          { json: Boolean(flags.json), debug: Boolean(flags.debug) },
+        );
+      },
+    );
+}
+
+/** `shipml image copy`: any source to any sink (registry, layout, archive, engine), like crane copy. */
+export function copyCommand(run: CommandRunner): Command {
+  return new Command('copy')
+    .description(
+      'copy an image between registries, OCI layouts, docker archives and the Docker Engine (blobs the target has are skipped)',
+    )
+    .argument('<source>', 'registry reference or oci:DIR[:name]')
+    .argument('<destination>', 'registry reference | oci:DIR[:name] | docker-archive:FILE | docker')
+    .option(
+      '-t, --tag <tag>',
+      'tag to apply (repeatable; default: the destination or source tag)',
+      collect,
+      [],
+    )
+    .option('--registry-ca <file>', 'PEM CA certificate of the registries')
+    .option('--insecure', 'allow plain HTTP to a non-loopback registry')
+    .option('--json', 'print machine-readable JSON on stdout')
+    .option('--debug', 'print stack traces of errors')
+    .action(
+      async (
+        source: string,
+        destination: string,
+        flags: {
+          tag: string[];
+          registryCa?: string;
+          insecure?: boolean;
+          json?: boolean;
+          debug?: boolean;
+        },
+      ) => {
+        await run(
+          async (ctx) => {
+            const loaded = await loadCliConfig(ctx, {});
+            const target = targetOptions(ctx, loaded, flags);
+            const from = parseLocation(source);
+            const to = parseLocation(destination);
+            const image = await readImage(from, target);
+            const ownTag = (l: ImageLocation) =>
+              l.kind === 'registry' ? l.ref.tag : l.kind === 'oci' ? l.name : undefined;
+            const tags = flags.tag.length ? flags.tag : [ownTag(to) ?? ownTag(from) ?? 'latest'];
+            const written = await writeImage(image, to, tags, target);
+            if (flags.json)
+              return ctx.output.json({
+                digest: image.digest,
+                reference: written.reference,
+                upload: written.push
+                  ? { bytes: written.push.uploadedBytes, ...written.push.blobs }
+                  : null,
+              });
+            ctx.output.line(`image ${written.reference}`);
+          },
+          { json: Boolean(flags.json), debug: Boolean(flags.debug) },
+        );
+      },
+    );
 }

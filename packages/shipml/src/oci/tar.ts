@@ -99,6 +99,11 @@ export interface CollectOptions {
   include?: readonly string[];
   /** Names skipped wherever they appear (e.g. `.git`, `node_modules`). */
   exclude?: (relativePath: string) => boolean;
+  /**
+   * The context is a whole root filesystem (`shipml image import`): symlinks resolve inside
+   * the image, so absolute ones are fine and none can leave it.
+   */
+  rootfs?: boolean;
 }
 
 /**
@@ -124,7 +129,8 @@ export async function collectEntries(
     if (info.isSymbolicLink()) {
       const link = await readlink(absolute);
       const resolved = resolve(absolute, '..', link);
-      if (isAbsolute(link) || !(resolved === root || resolved.startsWith(root + sep))) {
+      const inside = resolved === root || resolved.startsWith(root + sep);
+      if (!options.rootfs && (isAbsolute(link) || !inside)) {
         throw new ConfigError(
           `build context: symlink ${rel} -> ${link} points outside the context`,
         );
