@@ -66,6 +66,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     metrics.inFlight.inc();
     done();
   });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    // While draining, ask clients to reconnect (elsewhere) so no kept-alive socket holds us open.
+    if (ctx.phase() === 'draining') void reply.header('connection', 'close');
+    done(null, payload);
+  });
   app.addHook('onResponse', (request, reply, done) => {
     metrics.inFlight.dec();
     const labels = {

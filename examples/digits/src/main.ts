@@ -22,7 +22,7 @@ try {
   process.exit(2);
 }
 
-const logger = pino({ level: config.logLevel, base: { app: 'digits' } });
+const logger = pino({ level: config.logLevel, base: { app: 'digits', pid: process.pid } });
 
 if (config.workers > 1 && cluster.isPrimary) {
   runPrimary(config);
