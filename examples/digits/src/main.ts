@@ -84,6 +84,8 @@ async function runServer(config: Config): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // A worker whose primary died (its IPC channel closed) must not live on holding the port.
+  if (cluster.isWorker) process.on('disconnect', () => onSignal('SIGTERM'));
   try {
     await server.start();
   } catch (err) {

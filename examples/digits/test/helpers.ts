@@ -27,12 +27,22 @@ export interface ChildServer {
   exited: Promise<number | null>;
 }
 
+const spawned = new Set<ChildProcess>();
+
+/** Kills every spawned server still running (after a failed assertion skipped its stop). */
+export function killSpawned(): void {
+  for (const proc of spawned)
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  spawned.clear();
+}
+
 export async function spawnServer(env: Record<string, string>): Promise<ChildServer> {
   const proc = spawn(process.execPath, ['dist/src/main.js'], {
     cwd: APP,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.add(proc);
   let out = '';
   proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   proc.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -43,8 +53,10 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
     const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
     if (match) url = match[1];
     else if (proc.exitCode !== null) throw new Error(`server exited early:\n${out}`);
-    else if (Date.now() > deadline) throw new Error(`server did not start:\n${out}`);
-    else await sleep(50);
+    else if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`server did not start:\n${out}`);
+    } else await sleep(50);
   }
   return { proc, url, output: () => out, exited };
 }

@@ -8,7 +8,7 @@ import { inputToPng } from '../src/image.js';
 import { DigitModel } from '../src/model.js';
 import { loadSplit, sample } from '../train/data.js';
 import type { ChildServer, PredictResponse } from './helpers.js';
-import { APP, postJson, sleep, spawnServer, waitFor } from './helpers.js';
+import { APP, killSpawned, postJson, sleep, spawnServer, waitFor } from './helpers.js';
 
 /**
  * The original design's integration test, adapted: the real server runs as its own process
@@ -16,6 +16,7 @@ import { APP, postJson, sleep, spawnServer, waitFor } from './helpers.js';
  * accuracy bar and equal what the same model says in-process.
  */
 const test = loadSplit().test;
+afterAll(killSpawned);
 const modelDir = () => inject('modelDir');
 
 describe('held-out digits through a running server', () => {
