@@ -46,7 +46,8 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
   let out = '';
   proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   proc.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  // 'close', not 'exit': the output is complete only once stdout and stderr are closed.
+  const exited = new Promise<number | null>((r) => proc.on('close', (code) => r(code)));
   const deadline = Date.now() + 30_000;
   let url: string | undefined;
   while (!url) {

@@ -157,7 +157,7 @@ describe('life cycle', () => {
       .split('\n')
       .map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(msgs).toContain('shutting down: not ready');
-    expect(msgs.at(-1)).toBe('stopped');
+    expect(msgs.lastIndexOf('stopped')).toBeGreaterThan(msgs.indexOf('shutting down: not ready'));
   });
 
   it('is not ready (and exits 1) when the model cannot be loaded', async () => {
