@@ -1,21 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { BlobDir } from '../oci/blobs.js';
-import {
-  appendLayers,
-  withAnnotations,
-  withConfig,
-  type AppendedLayer,
-  type ConfigPatch,
-} from '../oci/mutate.js';
-import type { OciImage } from '../oci/image.js';
+import type { AppendedLayer, ConfigPatch } from '../oci/mutate.js';
 import { collectEntries } from '../oci/tar.js';
 import type { Image } from '../oci/types.js';
 import type { GitInfo } from './git.js';
 import { cachedLayer } from './layer-cache.js';
-import { FIXED_LAYER_TIME, modelLayer, type ModelLayerInput } from './model-layer.js';
+import { finishImage, type BuildResult, type BuiltLayer } from './finish.js';
+import { FIXED_LAYER_TIME, type ModelLayerInput } from './model-layer.js';
 import { productionDependencies } from './node-deps.js';
-import { provenance, provenanceEnv } from './provenance.js';
 
 /** Names never copied into the app layer. */
 const ALWAYS_EXCLUDED = new Set([
@@ -38,21 +31,12 @@ export interface NodeBuildInput {
   models: readonly ModelLayerInput[];
   config: ConfigPatch;
   git?: GitInfo | undefined;
-  /** Layer timestamp; default the commit time (reproducible), else the epoch. */
+  /** SOURCE_DATE_EPOCH: app file times and `created`; default fixed times and the commit time. */
   sourceDateEpoch?: number | undefined;
   blobs: BlobDir;
 }
 
-export interface NodeBuildResult {
-  image: OciImage;
-  /** For each layer ShipML added: was it served from the cache? */
-  layers: Array<{
-    kind: 'dependencies' | 'app' | 'model';
-    digest: string;
-    size: number;
-    cached: boolean;
-  }>;
-}
+export type NodeBuildResult = BuildResult;
 
 /**
  * Builds a Node.js app image without a Docker daemon (like ko and Jib): base image +
@@ -70,7 +54,7 @@ export async function buildNodeImage(input: NodeBuildInput): Promise<NodeBuildRe
     input.sourceDateEpoch !== undefined ? appMtime : (input.git?.commitTime ?? FIXED_LAYER_TIME);
   const workdir = posix.normalize(`/${input.workdir}`);
   const appended: AppendedLayer[] = [];
-  const report: NodeBuildResult['layers'] = [];
+  const report: BuiltLayer[] = [];
 
   const depsEntries = await productionDependencies(input.appDir, workdir);
   if (depsEntries.length > 0) {
@@ -101,42 +85,17 @@ export async function buildNodeImage(input: NodeBuildInput): Promise<NodeBuildRe
   appended.push({ layer: app.layer, createdBy: 'shipml: app' });
   report.push({ kind: 'app', digest: app.layer.digest, size: app.layer.size, cached: app.cached });
 
-  for (const model of input.models) {
-    const built = await modelLayer(model, input.blobs);
-    appended.push({
-      layer: built.layer,
-      createdBy: `shipml: model ${model.name}@${model.version}`,
-    });
-    report.push({
-      kind: 'model',
-      digest: built.layer.digest,
-      size: built.layer.size,
-      cached: built.cached,
-    });
-  }
-
-  const version = await appVersion(input.appDir);
-  const facts = {
+  return finishImage(input.base, {
+    appended,
+    report,
+    models: input.models,
     git: input.git,
     created,
-    version,
-    models: input.models.map((m) => ({
-      name: m.name,
-      version: m.version,
-      digest: m.digest,
-      target: m.target,
-    })),
-  };
-  const labels = provenance(facts);
-  let image = appendLayers(input.base, appended);
-  image = withConfig(image, {
-    ...input.config,
-    workdir,
-    env: { NODE_ENV: 'production', ...provenanceEnv(facts), ...(input.config.env ?? {}) },
-    labels: { ...labels, ...(input.config.labels ?? {}) },
-    created: created.toISOString(),
+    version: await appVersion(input.appDir),
+    config: { ...input.config, workdir },
+    builderEnv: { NODE_ENV: 'production' },
+    blobs: input.blobs,
   });
-  return { image: withAnnotations(image, labels), layers: report };
 }
 
 async function appVersion(appDir: string): Promise<string | undefined> {

@@ -8,7 +8,9 @@ import { hexOf, type Digest } from '../oci/digest.js';
 import { parseLocation, readImage, type TargetOptions } from '../oci/targets.js';
 import { gitInfo } from './git.js';
 import { DEFAULT_MODEL_ROOT, type ModelLayerInput } from './model-layer.js';
-import { buildNodeImage, type NodeBuildResult } from './node-app.js';
+import { buildWithDockerfile } from './dockerfile.js';
+import type { BuildResult } from './finish.js';
+import { buildNodeImage } from './node-app.js';
 
 export interface ProjectBuildInput {
   config: ShipmlConfig;
@@ -22,6 +24,8 @@ export interface ProjectBuildInput {
   cacheDir: string;
   target: TargetOptions;
   sourceDateEpoch?: number | undefined;
+  /** Build output lines (Dockerfile builds). */
+  onLog?: ((line: string) => void) | undefined;
 }
 
 /** The local blob cache for image layers. */
@@ -36,7 +40,7 @@ export function layerCache(cacheDir: string): BlobDir {
  */
 export async function buildProject(
   input: ProjectBuildInput,
-): Promise<NodeBuildResult & { model: ModelLayerInput | undefined }> {
+): Promise<BuildResult & { model: ModelLayerInput | undefined }> {
   const build = input.config.build;
   if (!build)
     throw new ConfigError(`${input.configFile ?? 'shipml.yaml'}: no build section`, {
@@ -44,27 +48,50 @@ export async function buildProject(
     });
   const root = input.configFile ? dirname(input.configFile) : input.cwd;
   const appDir = resolve(root, build.context);
-  const base = await readImage(parseLocation(build.base), input.target);
   const model = await resolveModel(input, build.modelPath);
   const git = await gitInfo(appDir);
-  const result = await buildNodeImage({
-    appDir,
-    base,
-    workdir: build.workdir,
-    include: build.include,
-    models: model ? [model] : [],
-    config: {
-      ...(build.entrypoint ? { entrypoint: build.entrypoint } : {}),
-      ...(build.cmd ? { cmd: build.cmd } : {}),
-      ...(build.env ? { env: build.env } : {}),
-      ...(build.ports ? { exposedPorts: build.ports.map(String) } : {}),
-      ...(build.user ? { user: build.user } : {}),
-      ...(build.labels ? { labels: build.labels } : {}),
-    },
-    git,
-    sourceDateEpoch: input.sourceDateEpoch,
-    blobs: layerCache(input.cacheDir),
-  });
+  const where = input.configFile ?? 'shipml.yaml';
+  const config = {
+    ...(build.entrypoint ? { entrypoint: build.entrypoint } : {}),
+    ...(build.cmd ? { cmd: build.cmd } : {}),
+    ...(build.env ? { env: build.env } : {}),
+    ...(build.ports ? { exposedPorts: build.ports.map(String) } : {}),
+    ...(build.user ? { user: build.user } : {}),
+    ...(build.labels ? { labels: build.labels } : {}),
+  };
+  const blobs = layerCache(input.cacheDir);
+  let result: BuildResult;
+  if (build.kind === 'dockerfile') {
+    result = await buildWithDockerfile({
+      context: appDir,
+      dockerfile: resolve(appDir, build.dockerfile),
+      args: build.args ?? {},
+      models: model ? [model] : [],
+      config,
+      git,
+      sourceDateEpoch: input.sourceDateEpoch,
+      blobs,
+      env: input.target.env,
+      onLog: input.onLog,
+      signal: input.target.signal,
+    });
+  } else {
+    if (!build.base)
+      throw new ConfigError(
+        `${where}: build.base: the node builder needs a base image (a registry reference or oci:DIR)`,
+      );
+    result = await buildNodeImage({
+      appDir,
+      base: await readImage(parseLocation(build.base), input.target),
+      workdir: build.workdir,
+      include: build.include,
+      models: model ? [model] : [],
+      config,
+      git,
+      sourceDateEpoch: input.sourceDateEpoch,
+      blobs,
+    });
+  }
   return { ...result, model };
 }
 

@@ -34,10 +34,14 @@ export const ConfigSchema = z
       .optional(),
     build: z
       .object({
-        /** Builder: `node` (native, no Docker daemon). `dockerfile` comes with the Dockerfile builder. */
-        kind: z.literal('node').default('node'),
-        /** Base image: a registry reference or oci:DIR[:name]. */
-        base: z.string().min(1),
+        /** `node`: native, no Docker daemon. `dockerfile`: BuildKit builds the app, ShipML adds the model. */
+        kind: z.enum(['node', 'dockerfile']).default('node'),
+        /** Base image (node builder): a registry reference or oci:DIR[:name]. */
+        base: z.string().min(1).optional(),
+        /** Dockerfile (dockerfile builder), relative to the context. */
+        dockerfile: z.string().min(1).default('Dockerfile'),
+        /** Build arguments (dockerfile builder). */
+        args: z.record(z.string(), z.string()).optional(),
         /** The app directory, relative to shipml.yaml (default: its directory). */
         context: z.string().min(1).default('.'),
         /** Files and directories (relative to context) for the app layer; default: all but node_modules, .git, .shipml. */

@@ -72,3 +72,34 @@ function safeParse(
     return undefined;
   }
 }
+
+/**
+ * Streams an image out of the engine (GET /images/{name}/get, the `docker save` format).
+ * https://docs.docker.com/engine/api/v1.41/#tag/Image/operation/ImageGet
+ */
+export async function saveFromEngine(
+  name: string,
+  env: NodeJS.ProcessEnv,
+): Promise<import('node:stream').Readable> {
+  const socketPath = dockerSocket(env);
+  try {
+    const res = await request(`http://docker/images/${encodeURIComponent(name)}/get`, {
+      method: 'GET',
+      dispatcher: new Agent({ connect: { socketPath } }),
+    });
+    if (res.statusCode >= 400) {
+      const text = await res.body.text();
+      throw new ExternalServiceError(
+        `Docker Engine at ${socketPath}: cannot export ${name} (HTTP ${res.statusCode}: ${text.trim().slice(0, 200)})`,
+        { retryable: false, status: res.statusCode },
+      );
+    }
+    return res.body;
+  } catch (err) {
+    if (err instanceof ExternalServiceError) throw err;
+    throw new ExternalServiceError(
+      `Docker Engine at ${socketPath} is unreachable (${systemCode(err) ?? (err as Error).message})`,
+      { retryable: false, cause: err },
+    );
+  }
+}
