@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { ExternalServiceError, systemCode } from '../../core/errors.js';
 import type { Image } from '../types.js';
@@ -80,7 +80,7 @@ function safeParse(
 export async function saveFromEngine(
   name: string,
   env: NodeJS.ProcessEnv,
-): Promise<import('node:stream').Readable> {
+): Promise<Readable> {
   const socketPath = dockerSocket(env);
   try {
     const res = await request(`http://docker/images/${encodeURIComponent(name)}/get`, {
