@@ -76,17 +76,17 @@ for (const backend of backends) {
       await proxy.stop();
     });
 
-    const repoVia = (extra: Partial<StoreSpec> = {}) => {
+    const repoVia = async (extra: Partial<StoreSpec> = {}) => {
       const { spec, env } = backend.spec(proxyUrl);
       return new ModelRepository({
-        store: openModelStore({ ...spec, ...extra }, env),
+        store: await openModelStore({ ...spec, ...extra }, env),
         retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
       });
     };
 
     for (const status of backend.transientStatuses) {
       it(`retries HTTP ${status} and then succeeds`, async () => {
-        const repo = repoVia({ retries: 4 });
+        const repo = await repoVia({ retries: 4 });
         proxy.set({ kind: 'status', status, times: 2 });
         const { manifest } = await repo.publish({
           source: modelFile,
@@ -101,7 +101,7 @@ for (const backend of backends) {
     }
 
     it('gives up on a persistent 503 with one retryable error naming the store', async () => {
-      const repo = repoVia({ retries: 3 });
+      const repo = await repoVia({ retries: 3 });
       proxy.set({ kind: 'status', status: 503, times: 1_000 });
       const failure = repo.list('m');
       await expect(failure).rejects.toThrow(ExternalServiceError);
@@ -114,7 +114,7 @@ for (const backend of backends) {
     });
 
     it('times out a store that never answers, and says so', async () => {
-      const repo = repoVia({ retries: 2, timeoutSeconds: 0.5 });
+      const repo = await repoVia({ retries: 2, timeoutSeconds: 0.5 });
       proxy.set({ kind: 'hang', times: 1_000 });
       const started = Date.now();
       const failure = repo.list('m');
@@ -127,7 +127,7 @@ for (const backend of backends) {
   it(`${backend.kind}: an unreachable endpoint fails with a clear, retryable error`, async () => {
     const port = await closedPort();
     const { spec, env } = backend.spec(`http://127.0.0.1:${port}`);
-    const repo = new ModelRepository({ store: openModelStore({ ...spec, retries: 2 }, env) });
+    const repo = new ModelRepository({ store: await openModelStore({ ...spec, retries: 2 }, env) });
     const failure = repo.list('m');
     await expect(failure).rejects.toSatisfy(
       (e: unknown) =>

@@ -62,7 +62,7 @@ export async function openRepository(
     spec = { url: defaultStoreUrl(ctx.env) };
     where = 'default store';
   }
-  const store = openModelStore(spec, ctx.env, where);
+  const store = await openModelStore(spec, ctx.env, where);
   const cacheDir = flags.cacheDir ?? loaded.config.cache?.dir ?? defaultCacheDir(ctx.env);
   const repo = new ModelRepository({
     store,

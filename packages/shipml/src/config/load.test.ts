@@ -70,18 +70,18 @@ describe('shipml.yaml', () => {
     );
   });
 
-  it('store option errors point into the config', () => {
+  it('store option errors point into the config', async () => {
     const { config } = parseConfig(
       'model:\n  store:\n    url: s3://bucket/p\n    endpoint: not-a-url\n    partSizeMiB: 1\n',
       file,
       {},
     );
     const store = config.model!.store as { url: string };
-    expect(() => openModelStore(store, {}, `${file}: model.store`)).toThrow(
+    await expect(openModelStore(store, {}, `${file}: model.store`)).rejects.toThrow(
       /\/repo\/shipml\.yaml: model\.store\.endpoint: .*URL.*; \/repo\/shipml\.yaml: model\.store\.partSizeMiB: .*>=5/,
     );
-    expect(() =>
+    await expect(
       openModelStore({ url: 'file:///x', bogus: 1 }, {}, `${file}: model.store`),
-    ).toThrow(/model\.store: .*bogus/);
+    ).rejects.toThrow(/model\.store: .*bogus/);
   });
 });

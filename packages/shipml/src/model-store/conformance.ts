@@ -75,7 +75,7 @@ export function runModelStoreConformance(target: ConformanceTarget): void {
     let counter = 0;
     const open = async (options: { cache?: boolean; progress?: ProgressReporter } = {}) => {
       const { spec, env } = await target.fresh();
-      const store = openModelStore(spec, env);
+      const store = await openModelStore(spec, env);
       const cache =
         options.cache === false ? undefined : new BlobCache(join(work, `cache-${++counter}`));
       const repo = new ModelRepository({
@@ -279,7 +279,7 @@ export function runModelStoreConformance(target: ConformanceTarget): void {
       const second = await repo.pull('digits@1', dest());
       expect([second.downloadedBytes, second.fromCache]).toEqual([0, 3]);
 
-      const uncached = new ModelRepository({ store: openModelStore(spec, env) });
+      const uncached = new ModelRepository({ store: await openModelStore(spec, env) });
       expect((await uncached.pull('digits@1', dest())).downloadedBytes).toBe(manifest.size);
 
       // A corrupted cache entry is caught, evicted and replaced by a download.
@@ -341,14 +341,14 @@ export function runModelStoreConformance(target: ConformanceTarget): void {
     if (target.withWrongCredentials) {
       it('fails at once on wrong credentials, naming the store and the credential source', async () => {
         const good = await target.fresh();
-        await new ModelRepository({ store: openModelStore(good.spec, good.env) }).publish({
+        await new ModelRepository({ store: await openModelStore(good.spec, good.env) }).publish({
           source: join(modelDir, 'labels.txt'),
           name: 'digits',
           version: '1',
         });
         const bad = target.withWrongCredentials!(good.spec, good.env);
         const repo = new ModelRepository({
-          store: openModelStore({ ...bad.spec, retries: 5 }, bad.env),
+          store: await openModelStore({ ...bad.spec, retries: 5 }, bad.env),
         });
         const started = Date.now();
         const failure = repo.list('digits');

@@ -3,12 +3,9 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { DEFAULT_RETRY } from '../core/retry.js';
-import { AzblobModelStore } from './azblob/index.js';
 import { AzblobStoreOptionsSchema } from './azblob/schema.js';
 import type { StoreContext } from './context.js';
-import { FileModelStore } from './file/index.js';
 import { FileStoreOptionsSchema } from './file/schema.js';
-import { S3ModelStore } from './s3/index.js';
 import { S3StoreOptionsSchema } from './s3/schema.js';
 import type { ModelStore, StoreKind } from './types.js';
 
@@ -21,25 +18,27 @@ export const storeBackends = {
   file: backend({
     optionsSchema: FileStoreOptionsSchema,
     /** file://DIR — absolute (file:///srv/models) or relative to the working directory (file://./models). */
-    open: (location) => new FileModelStore(resolve(location)),
+    open: async (location) =>
+      new (await import('./file/index.js')).FileModelStore(resolve(location)),
   }),
   s3: backend({
     optionsSchema: S3StoreOptionsSchema,
     /** s3://BUCKET[/PREFIX] */
-    open: (location, options, ctx) => {
+    open: async (location, options, ctx) => {
       const [bucket = '', ...rest] = location.split('/');
       if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
         throw new ConfigError(
           `invalid S3 bucket name ${JSON.stringify(bucket)} in the store URL: expected 3-63 lowercase letters, digits, '.' or '-'`,
         );
       }
-      return new S3ModelStore(bucket, checkPrefix(rest), options, ctx);
+      const prefix = checkPrefix(rest);
+      return new (await import('./s3/index.js')).S3ModelStore(bucket, prefix, options, ctx);
     },
   }),
   azblob: backend({
     optionsSchema: AzblobStoreOptionsSchema,
     /** azblob://ACCOUNT/CONTAINER[/PREFIX] */
-    open: (location, options, ctx) => {
+    open: async (location, options, ctx) => {
       const [account = '', container = '', ...rest] = location.split('/');
       if (!/^[a-z0-9]{3,24}$/.test(account)) {
         throw new ConfigError(
@@ -51,7 +50,14 @@ export const storeBackends = {
           `invalid Azure container ${JSON.stringify(container)} in the store URL: expected 3-63 lowercase letters, digits or single '-'`,
         );
       }
-      return new AzblobModelStore(account, container, checkPrefix(rest), options, ctx);
+      const prefix = checkPrefix(rest);
+      return new (await import('./azblob/index.js')).AzblobModelStore(
+        account,
+        container,
+        prefix,
+        options,
+        ctx,
+      );
     },
   }),
 } satisfies Record<StoreKind, StoreBackend<z.ZodType>>;
@@ -59,8 +65,11 @@ export const storeBackends = {
 /** One back end: the schema of its options and how to open it at a location. */
 export interface StoreBackend<S extends z.ZodType> {
   optionsSchema: S;
-  /** `location` is the URL after `scheme://`, without query; `options` are validated. */
-  open(location: string, options: z.infer<S>, ctx: StoreContext): ModelStore;
+  /**
+   * `location` is the URL after `scheme://`, without query; `options` are validated.
+   * Async so a back end's SDK loads only when that back end is used (CLI start-up time).
+   */
+  open(location: string, options: z.infer<S>, ctx: StoreContext): Promise<ModelStore>;
 }
 
 function backend<S extends z.ZodType>(b: StoreBackend<S>): StoreBackend<S> {
@@ -91,11 +100,11 @@ const QUERY_OPTIONS: Record<string, (v: string) => unknown> = {
  * Opens the store a spec names. `where` says where the spec came from (for example
  * `shipml.yaml: model.store`), so option errors point at the right place.
  */
-export function openModelStore(
+export async function openModelStore(
   spec: StoreSpec,
   env: NodeJS.ProcessEnv,
   where = 'store',
-): ModelStore {
+): Promise<ModelStore> {
   const match = /^([a-z0-9]+):\/\/([^?#]*)(?:\?([^#]*))?$/.exec(spec.url);
   if (!match) {
     throw new ConfigError(

@@ -1,5 +1,4 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { Agent, request } from 'undici';
 import { ExternalServiceError, systemCode } from '../../core/errors.js';
 import type { Image } from '../types.js';
 import { writeDockerArchive } from './archive.js';
@@ -27,6 +26,7 @@ export async function loadIntoEngine(
   archive.catch((err: unknown) => body.destroy(err as Error));
   let text: string;
   try {
+    const { Agent, request } = await import('undici');
     const res = await request('http://docker/images/load?quiet=1', {
       method: 'POST',
       headers: { 'content-type': 'application/x-tar' },
@@ -77,12 +77,10 @@ function safeParse(
  * Streams an image out of the engine (GET /images/{name}/get, the `docker save` format).
  * https://docs.docker.com/engine/api/v1.41/#tag/Image/operation/ImageGet
  */
-export async function saveFromEngine(
-  name: string,
-  env: NodeJS.ProcessEnv,
-): Promise<Readable> {
+export async function saveFromEngine(name: string, env: NodeJS.ProcessEnv): Promise<Readable> {
   const socketPath = dockerSocket(env);
   try {
+    const { Agent, request } = await import('undici');
     const res = await request(`http://docker/images/${encodeURIComponent(name)}/get`, {
       method: 'GET',
       dispatcher: new Agent({ connect: { socketPath } }),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Dispatcher, request } from 'undici';
 import { z } from 'zod';
 import {
   AuthenticationError,
@@ -87,7 +87,7 @@ export class RegistryTransport {
   private challenge: Challenge | undefined;
   private credential: RegistryCredential | undefined | null = null;
   private readonly tokens = new Map<string, string>();
-  private readonly dispatcher: Dispatcher;
+  private readonly http: Promise<{ request: typeof request; dispatcher: Dispatcher }>;
   private readonly retry: RetryPolicy;
 
   constructor(
@@ -103,11 +103,16 @@ export class RegistryTransport {
         throw new ConfigError(`registry CA file ${options.caFile} cannot be read`);
       }
     }
-    this.dispatcher = new Agent({
-      connect: { timeout, ...(ca ? { ca } : {}) },
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-    }).compose(interceptors.redirect({ maxRedirections: 5 }));
+    // undici loads on first use: it costs ~0.1 s of start-up that most commands never need.
+    this.http = import('undici').then(({ Agent, interceptors, request }) => ({
+      request,
+      dispatcher: new Agent({
+        connect: { timeout, ...(ca ? { ca } : {}) },
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      }).compose(interceptors.redirect({ maxRedirections: 5 })),
+    }));
+    this.http.catch(() => undefined);
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 
@@ -145,11 +150,13 @@ export class RegistryTransport {
       : new URL(req.path, base).toString();
     const body = req.body ? await req.body() : undefined;
     try {
-      const res = await request(url, {
+      const res = await (
+        await this.http
+      ).request(url, {
         method: req.method,
         headers: { ...(req.headers ?? {}), ...(authorization ? { authorization } : {}) },
         body,
-        dispatcher: this.dispatcher,
+        dispatcher: (await this.http).dispatcher,
         signal: req.signal,
       });
       return { status: res.statusCode, headers: res.headers, body: res.body, url };
@@ -167,9 +174,11 @@ export class RegistryTransport {
     for (const scheme of schemes) {
       const base = `${scheme}://${this.registry}`;
       try {
-        const res = await request(`${base}/v2/`, {
+        const res = await (
+          await this.http
+        ).request(`${base}/v2/`, {
           method: 'GET',
-          dispatcher: this.dispatcher,
+          dispatcher: (await this.http).dispatcher,
           signal,
         });
         await res.body.dump();
@@ -236,11 +245,13 @@ export class RegistryTransport {
           ...(challenge.service ? { service: challenge.service } : {}),
           scope: scopes.join(' '),
         });
-        res = await request(url, {
+        res = await (
+          await this.http
+        ).request(url, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
           body: form.toString(),
-          dispatcher: this.dispatcher,
+          dispatcher: (await this.http).dispatcher,
           signal,
         });
       } else {
@@ -250,10 +261,12 @@ export class RegistryTransport {
           cred?.username || cred?.password
             ? `Basic ${Buffer.from(`${cred.username ?? ''}:${cred.password ?? ''}`).toString('base64')}`
             : undefined;
-        res = await request(url, {
+        res = await (
+          await this.http
+        ).request(url, {
           method: 'GET',
           headers: basic ? { authorization: basic } : {},
-          dispatcher: this.dispatcher,
+          dispatcher: (await this.http).dispatcher,
           signal,
         });
       }
