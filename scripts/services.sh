@@ -43,6 +43,11 @@ install() {
     log "npm ci"
     (cd "$ROOT" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund)
   fi
+  local digits=$ROOT/examples/digits
+  if [ ! -d "$digits/node_modules" ] || [ "$digits/package-lock.json" -nt "$digits/node_modules/.package-lock.json" ]; then
+    log "npm ci (examples/digits)"
+    (cd "$digits" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund)
+  fi
   local missing=()
   command -v curl >/dev/null || missing+=(curl)
   command -v openssl >/dev/null || missing+=(openssl)
@@ -52,6 +57,7 @@ install() {
   command -v umoci >/dev/null || missing+=(umoci)
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v chromium >/dev/null || missing+=(chromium) # examples/digits browser test
   if [ ${#missing[@]} -gt 0 ]; then
     log "apt-get install ${missing[*]}"
     apt-get update -q >/dev/null

@@ -16,3 +16,6 @@ npm run build
 npm run lint
 npm run typecheck --workspaces --if-present
 npm test
+
+# The sample AI app is a standalone package (its production node_modules become an image layer).
+(cd examples/digits && npm test)
