@@ -182,16 +182,21 @@ describe('life cycle', () => {
       PORT: String(20000 + Math.floor(Math.random() * 20000)),
     });
     await waitFor(`${srv.url}/readyz`, 200);
-    const pids = new Set<number>();
     for (let i = 0; i < 20; i++) {
       const r = await postJson(srv.url, { input: Array.from(sample(test, i)) });
       expect(r.status).toBe(200);
     }
-    for (const line of srv.output().trim().split('\n')) {
-      const l = JSON.parse(line) as { msg: string; pid: number };
-      if (l.msg === 'model loaded and warmed up; ready') pids.add(l.pid);
-    }
-    expect(pids.size).toBe(2);
+    // /readyz answers once one worker is ready; wait (bounded) until both have said so.
+    const readyPids = () => {
+      const pids = new Set<number>();
+      for (const line of srv.output().trim().split('\n')) {
+        const l = JSON.parse(line) as { msg: string; pid: number };
+        if (l.msg === 'model loaded and warmed up; ready') pids.add(l.pid);
+      }
+      return pids;
+    };
+    for (let waited = 0; readyPids().size < 2 && waited < 15_000; waited += 100) await sleep(100);
+    expect(readyPids().size).toBe(2);
     srv.proc.kill('SIGTERM');
     expect(await srv.exited).toBe(0);
   });
