@@ -22,7 +22,12 @@ interface BuildJson {
   digest: string;
   reference: string | null;
   model: { name: string; version: string; digest: string; path: string } | null;
-  layers: Array<{ kind: string; digest: string; size: number; cached: boolean }>;
+  layers: Array<{
+    kind: string;
+    digest: string;
+    size: number;
+    status: 'built' | 'cached' | 'recorded';
+  }>;
   upload: { bytes: number; uploaded: number; exists: number; mounted: number } | null;
 }
 
@@ -92,7 +97,7 @@ async function build(args: string[], cwd = app, cache?: string): Promise<BuildJs
   return JSON.parse(result.stdout) as BuildJson;
 }
 
-const status = (b: BuildJson) => b.layers.map((l) => `${l.kind}:${l.cached ? 'cached' : 'built'}`);
+const status = (b: BuildJson) => b.layers.map((l) => `${l.kind}:${l.status}`);
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'shipml-build-'));
@@ -116,7 +121,8 @@ describe('shipml build (native Node.js builder)', () => {
 
   it('builds and pushes base + dependencies + app + model, with provenance', async () => {
     first = await build(['--push']);
-    expect(status(first)).toEqual(['dependencies:built', 'app:built', 'model:built']);
+    // The model layer's digest was recorded when the model was published: known, not built.
+    expect(status(first)).toEqual(['dependencies:built', 'app:built', 'model:recorded']);
     expect(first.model).toMatchObject({ name: 'm', version: '1', path: '/models/m' });
     const { stdout } = await run('skopeo', [
       'inspect',
@@ -170,7 +176,7 @@ describe('shipml build (native Node.js builder)', () => {
     await mkdir(join(work, 'elsewhere'), { recursive: true });
     await cp(app, elsewhere, { recursive: true });
     const again = await build([], elsewhere, join(work, 'other-cache'));
-    expect(status(again)).toEqual(['dependencies:built', 'app:built', 'model:built']);
+    expect(status(again)).toEqual(['dependencies:built', 'app:built', 'model:recorded']);
     expect(again.digest).toBe(first.digest);
   });
 
@@ -195,9 +201,21 @@ describe('shipml build (native Node.js builder)', () => {
     await publishModel('2', 2 * 1024 * 1024);
     const next = await build(['--push']);
     expect(next.model!.version).toBe('2');
-    expect(status(next)).toEqual(['dependencies:cached', 'app:cached', 'model:built']);
+    expect(status(next)).toEqual(['dependencies:cached', 'app:cached', 'model:recorded']);
     expect(next.upload!.uploaded).toBe(2);
     expect(next.upload!.bytes).toBeGreaterThan(2 * 1024 * 1024);
+  });
+
+  it('a fresh CI agent (empty caches) with a code change never downloads the model', async () => {
+    await writeFile(join(app, 'dist', 'server.js'), 'console.log("v3")\n');
+    await git(app, 'commit', '-qam', 'v3');
+    const freshCache = join(work, 'fresh-agent-cache');
+    const fresh = await build(['--push'], app, freshCache);
+    expect(status(fresh)).toEqual(['dependencies:built', 'app:built', 'model:recorded']);
+    // The registry had the model layer (HEAD), so its bytes were never needed: not pulled, not sent.
+    await expect(stat(join(freshCache, 'model-dirs'))).rejects.toThrow(/ENOENT/);
+    const model = fresh.layers.find((l) => l.kind === 'model')!;
+    expect(fresh.upload!.bytes).toBeLessThan(model.size);
   });
 
   it('a dependency change rebuilds only the dependency layer', async () => {

@@ -22,7 +22,7 @@ const images: string[] = [];
 interface BuildJson {
   digest: string;
   model: { version: string; digest: string };
-  layers: Array<{ kind: string; cached: boolean }>;
+  layers: Array<{ kind: string; status: string }>;
 }
 
 async function publish(version: string, weights: number[], bias: number): Promise<string> {
@@ -92,7 +92,7 @@ describe('Dockerfile builder (examples/python-app)', () => {
         kind: 'model',
         digest: expect.any(String) as string,
         size: expect.any(Number) as number,
-        cached: false,
+        status: 'recorded',
       },
     ]);
     const base = await serve(`shipml-test/${ns}:1`);

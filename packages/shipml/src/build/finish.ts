@@ -9,7 +9,7 @@ import {
 } from '../oci/mutate.js';
 import type { Image } from '../oci/types.js';
 import type { GitInfo } from './git.js';
-import { modelLayer, type ModelLayerInput } from './model-layer.js';
+import { modelLayer, type LayerStatus, type ModelLayerInput } from './model-layer.js';
 import { provenance, provenanceEnv } from './provenance.js';
 
 /** One layer a builder added, and whether the cache served it. */
@@ -17,7 +17,8 @@ export interface BuiltLayer {
   kind: 'dependencies' | 'app' | 'model';
   digest: string;
   size: number;
-  cached: boolean;
+  /** built now, cached from an earlier build, or recorded (a model layer known from its manifest). */
+  status: LayerStatus;
 }
 
 export interface BuildResult {
@@ -56,7 +57,7 @@ export async function finishImage(
       kind: 'model',
       digest: built.layer.digest,
       size: built.layer.size,
-      cached: built.cached,
+      status: built.status,
     });
   }
   const facts = {

@@ -1,41 +1,47 @@
 import { createHash } from 'node:crypto';
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
+import { IntegrityError } from '../core/errors.js';
 import { isLayerDescriptor, type BlobDir, type LayerDescriptor } from '../oci/blobs.js';
 import { buildLayer } from '../oci/layer.js';
-import { collectEntries } from '../oci/tar.js';
+import {
+  FIXED_LAYER_TIME,
+  MODEL_LAYER_FORMAT,
+  modelLayerEntries,
+  type ModelLayerRecord,
+} from '../oci/model-layer.js';
 import type { Layer } from '../oci/types.js';
 
-/** Where a model lands inside the image, unless configured: `/models/<name>`. */
-export const DEFAULT_MODEL_ROOT = '/models';
-
-/**
- * Model layers are a pure function of the model's files and where they land: plain tar
- * (weights barely compress), entries at a fixed time, so a new commit never
- * changes the model layer and the same model gives the same layer digest on any machine.
- */
-/** 1970-01-01T00:00:01Z, as Jib uses: some tools read a zero time as "unset". */
-export const FIXED_LAYER_TIME = new Date(1000);
-const FORMAT = 'shipml-model-layer-v1';
+export { DEFAULT_MODEL_ROOT, FIXED_LAYER_TIME } from '../oci/model-layer.js';
 
 export interface ModelLayerInput {
   name: string;
   version: string;
-  /** The model digest (from its manifest): the cache key. */
+  /** The model digest (from its manifest). */
   digest: string;
-  /** A directory holding the model's files (a pulled model). */
-  dir: string;
   /** Absolute path in the image. */
   target: string;
+  /** The model's files, from its manifest. */
+  files: ReadonlyArray<{ path: string; size: number }>;
+  /** The model's files on disk: pulled (verified) when first asked for. */
+  dir: () => Promise<string>;
+  /** The layer recorded at publish time, if it was recorded for this target. */
+  recorded?: ModelLayerRecord | undefined;
 }
 
+/** How a layer came to be in this build. */
+export type LayerStatus = 'built' | 'cached' | 'recorded';
+
 /**
- * The layer for a model, built once per (model digest, target) and then served from the
- * local blob cache: an unchanged model costs no hashing and no tar.
+ * The layer for a model. In order of cost:
+ * - cached: built before on this machine (key: model digest + target), no reading at all;
+ * - recorded: known from the model's manifest; the model is not even downloaded unless a
+ *   sink needs the bytes (a registry that has the blob never asks);
+ * - built: pulled and tarred now, then cached.
  */
 export async function modelLayer(
   model: ModelLayerInput,
   blobs: BlobDir,
-): Promise<{ layer: Layer; cached: boolean }> {
+): Promise<{ layer: Layer; status: LayerStatus }> {
   const annotations = {
     'dev.shipml.model.name': model.name,
     'dev.shipml.model.version': model.version,
@@ -43,28 +49,47 @@ export async function modelLayer(
     'dev.shipml.model.path': model.target,
   };
   const key = createHash('sha256')
-    .update(`${FORMAT}\n${model.digest}\n${posix.normalize(model.target)}`)
+    .update(`${MODEL_LAYER_FORMAT}\n${model.digest}\n${posix.normalize(model.target)}`)
     .digest('hex');
   const known = await blobs.readRecord<LayerDescriptor>('model-layers', key);
   if (isLayerDescriptor(known) && (await blobs.has(known.digest, known.size))) {
-    return { layer: blobs.layer({ ...known, annotations }), cached: true };
+    return { layer: blobs.layer({ ...known, annotations }), status: 'cached' };
   }
-  const entries = await collectEntries(model.dir, { target: model.target });
-  const built = await buildLayer(entries, { blobs, mtime: FIXED_LAYER_TIME, compress: false });
-  await blobs.writeRecord('model-layers', key, {
-    digest: built.digest,
-    diffId: built.diffId,
-    size: built.size,
-    mediaType: built.mediaType,
-  });
-  return {
-    layer: blobs.layer({
+  const build = async (): Promise<LayerDescriptor> => {
+    const dir = await model.dir();
+    const entries = modelLayerEntries(
+      model.files.map((f) => ({ ...f, source: join(dir, ...f.path.split('/')) })),
+      model.target,
+    );
+    const built = await buildLayer(entries, { blobs, mtime: FIXED_LAYER_TIME, compress: false });
+    const desc = {
       digest: built.digest,
       diffId: built.diffId,
       size: built.size,
       mediaType: built.mediaType,
-      annotations,
-    }),
-    cached: false,
+    };
+    await blobs.writeRecord('model-layers', key, desc);
+    return desc;
   };
+  const recorded = model.recorded;
+  if (recorded && posix.normalize(recorded.target) === posix.normalize(model.target)) {
+    const layer: Layer = {
+      digest: recorded.digest,
+      diffId: recorded.digest,
+      size: recorded.size,
+      mediaType: recorded.mediaType,
+      annotations,
+      open: async () => {
+        const desc = await build();
+        if (desc.digest !== recorded.digest) {
+          throw new IntegrityError(
+            `model ${model.name}@${model.version}: its layer is ${desc.digest}, but the manifest recorded ${recorded.digest}`,
+          );
+        }
+        return blobs.layer(desc).open();
+      },
+    };
+    return { layer, status: 'recorded' };
+  }
+  return { layer: blobs.layer({ ...(await build()), annotations }), status: 'built' };
 }

@@ -68,7 +68,7 @@ export async function buildNodeImage(input: NodeBuildInput): Promise<NodeBuildRe
       kind: 'dependencies',
       digest: deps.layer.digest,
       size: deps.layer.size,
-      cached: deps.cached,
+      status: deps.cached ? 'cached' : 'built',
     });
   }
 
@@ -83,7 +83,12 @@ export async function buildNodeImage(input: NodeBuildInput): Promise<NodeBuildRe
     compress: true,
   });
   appended.push({ layer: app.layer, createdBy: 'shipml: app' });
-  report.push({ kind: 'app', digest: app.layer.digest, size: app.layer.size, cached: app.cached });
+  report.push({
+    kind: 'app',
+    digest: app.layer.digest,
+    size: app.layer.size,
+    status: app.cached ? 'cached' : 'built',
+  });
 
   return finishImage(input.base, {
     appended,

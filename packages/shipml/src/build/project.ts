@@ -2,6 +2,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { ShipmlConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
+import type { Manifest } from '../model-store/manifest.js';
 import type { ModelRepository } from '../model-store/repository.js';
 import { BlobDir } from '../oci/blobs.js';
 import { hexOf, type Digest } from '../oci/digest.js';
@@ -104,23 +105,45 @@ async function resolveModel(
     input.modelRef ?? (declared?.name ? `${declared.name}:${declared.channel}` : undefined);
   if (!ref || !input.repo) return undefined;
   const manifest = await input.repo.resolve(ref, input.target.signal);
-  const dir = join(input.cacheDir, 'model-dirs', hexOf(manifest.digest as Digest));
-  if (!(await stat(dir).catch(() => undefined))) {
-    // Pulled (verified) beside and renamed, so a present directory is always complete.
+  return modelInput(input.repo, manifest, input.cacheDir, modelPath, input.target.signal);
+}
+
+/**
+ * A model for the builder. Its files are pulled (verified) into the cache once per model
+ * digest, and only when a layer must actually be built: a recorded layer the registry
+ * already holds never needs them.
+ */
+export function modelInput(
+  repo: ModelRepository,
+  manifest: Manifest,
+  cacheDir: string,
+  modelPath: string | undefined,
+  signal?: AbortSignal,
+): ModelLayerInput {
+  const dir = join(cacheDir, 'model-dirs', hexOf(manifest.digest as Digest));
+  let pulled: Promise<string> | undefined;
+  const materialize = async (): Promise<string> => {
+    if (await stat(dir).catch(() => undefined)) return dir;
+    // Pulled beside and renamed, so a present directory is always complete.
     const temp = `${dir}.${process.pid}.partial`;
     await mkdir(dirname(dir), { recursive: true });
     await rm(temp, { recursive: true, force: true });
-    await input.repo.pull(`${manifest.name}@${manifest.version}`, temp, input.target.signal);
+    await repo.pull(`${manifest.name}@${manifest.version}`, temp, signal);
     await rename(temp, dir).catch(async (err: unknown) => {
       await rm(temp, { recursive: true, force: true });
       if (!(await stat(dir).catch(() => undefined))) throw err; // else a concurrent build won
     });
-  }
+    return dir;
+  };
   return {
     name: manifest.name,
     version: manifest.version,
     digest: manifest.digest,
-    dir,
     target: modelPath ?? `${DEFAULT_MODEL_ROOT}/${manifest.name}`,
+    files: manifest.files,
+    recorded: manifest.layer
+      ? { ...manifest.layer, digest: manifest.layer.digest as Digest }
+      : undefined,
+    dir: () => (pulled ??= materialize()),
   };
 }

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { buildProject, layerCache } from '../build/project.js';
-import { modelLayer, DEFAULT_MODEL_ROOT, FIXED_LAYER_TIME } from '../build/model-layer.js';
+import { buildProject, layerCache, modelInput } from '../build/project.js';
+import { modelLayer, FIXED_LAYER_TIME } from '../build/model-layer.js';
 import { OciImage } from '../oci/image.js';
 import { buildLayer } from '../oci/layer.js';
 import { collectEntries } from '../oci/tar.js';
@@ -18,9 +18,7 @@ import { loadCliConfig, openRepository, targetOptions, type CliContext } from '.
 import type { CommandRunner } from './model.js';
 import { formatBytes, shortDigest, table } from './output.js';
 import { provenance, provenanceEnv } from '../build/provenance.js';
-import { hexOf, type Digest } from '../oci/digest.js';
-import { join, resolve as resolvePath } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 
 interface BuildFlags {
   config?: string;
@@ -155,7 +153,7 @@ async function build(ctx: CliContext, flags: BuildFlags): Promise<void> {
     l.kind,
     shortDigest(l.digest),
     formatBytes(l.size),
-    l.cached ? 'cached' : 'built',
+    l.status,
   ]);
   for (const line of table(['LAYER', 'DIGEST', 'SIZE', 'STATUS'], rows))
     ctx.output.line(`  ${line}`);
@@ -230,16 +228,7 @@ async function addModel(
   const from = parseLocation(source);
   const base = await readImage(from, target);
   const manifest = await repo.resolve(modelRef, ctx.signal);
-  const dir = join(cacheDir, 'model-dirs', hexOf(manifest.digest as Digest));
-  if (!(await stat(dir).catch(() => undefined)))
-    await repo.pull(`${manifest.name}@${manifest.version}`, dir, ctx.signal);
-  const model = {
-    name: manifest.name,
-    version: manifest.version,
-    digest: manifest.digest,
-    dir,
-    target: flags.modelPath ?? `${DEFAULT_MODEL_ROOT}/${manifest.name}`,
-  };
+  const model = modelInput(repo, manifest, cacheDir, flags.modelPath, ctx.signal);
   const { layer } = await modelLayer(model, layerCache(cacheDir));
   const facts = { git: undefined, created: new Date(base.config.created ?? 0), models: [model] };
   const labels = provenance(facts);

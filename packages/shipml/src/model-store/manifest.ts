@@ -34,6 +34,19 @@ export const ManifestSchema = z.object({
   files: z.array(FileEntrySchema).min(1),
   metrics: z.record(z.string(), z.unknown()).optional(),
   metadata: z.record(z.string(), z.string()).optional(),
+  /**
+   * The image layer this model becomes at `layer.target` (see oci/model-layer.ts), computed
+   * at publish time, so a build can skip downloading a model the registry already holds.
+   */
+  layer: z
+    .object({
+      format: z.literal('shipml-model-layer-v1'),
+      target: z.string(),
+      mediaType: z.string(),
+      digest,
+      size: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 
 export type FileEntry = z.infer<typeof FileEntrySchema>;
@@ -58,6 +71,7 @@ export function buildManifest(input: {
   files: readonly FileEntry[];
   metrics?: Record<string, unknown> | undefined;
   metadata?: Record<string, string> | undefined;
+  layer?: Manifest['layer'] | undefined;
 }): Manifest {
   const files = canonicalFiles(input.files);
   return {
@@ -71,6 +85,7 @@ export function buildManifest(input: {
     files,
     ...(input.metrics ? { metrics: input.metrics } : {}),
     ...(input.metadata ? { metadata: input.metadata } : {}),
+    ...(input.layer ? { layer: input.layer } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import {
 import { HashingStream } from '../core/hash.js';
 import { silentProgress, type ProgressReporter } from '../core/progress.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../core/retry.js';
+import { DEFAULT_MODEL_ROOT, describeModelLayer } from '../oci/model-layer.js';
 import { layout } from './layout.js';
 import { buildManifest, encodeManifest, type FileEntry, type Manifest } from './manifest.js';
 import { validateFilePath, validateName, validateVersion } from './names.js';
@@ -66,6 +67,11 @@ export async function publishModel(ctx: PublishContext, input: PublishInput): Pr
       );
       entries.push({ path: file.path, size: file.size, sha256 });
     }
+    // One more local read: the image layer this model becomes, recorded for builds.
+    const layer = await describeModelLayer(
+      files.map((f) => ({ path: f.path, size: f.size, source: f.absolute })),
+      `${DEFAULT_MODEL_ROOT}/${name}`,
+    );
     const manifest = buildManifest({
       name,
       version,
@@ -73,6 +79,7 @@ export async function publishModel(ctx: PublishContext, input: PublishInput): Pr
       files: entries,
       metrics: input.metrics,
       metadata: input.metadata,
+      layer,
     });
     try {
       await store.writeSmall(manifestKey, encodeManifest(manifest), {
