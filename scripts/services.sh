@@ -112,6 +112,10 @@ export SHIPML_TEST_REGISTRY_TLS=127.0.0.1:$REGISTRY_TLS_PORT
 export SHIPML_TEST_REGISTRY_USER=$REGISTRY_USER
 export SHIPML_TEST_REGISTRY_PASSWORD=$REGISTRY_PASSWORD
 export SHIPML_TEST_REGISTRY_CA=$STATE/registry-tls/ca.pem
+export SHIPML_TEST_REGISTRY_TOKEN=127.0.0.1:$REGISTRY_TOKEN_PORT
+export SHIPML_TEST_TOKEN_SERVER_PORT=$TOKEN_SERVER_PORT
+export SHIPML_TEST_TOKEN_KEY=$STATE/registry-tls/token-key.pem
+export SHIPML_TEST_TOKEN_CERT=$STATE/registry-tls/token-cert.pem
 export SHIPML_TEST_BASE_NODE=127.0.0.1:$REGISTRY_PORT/shipml/node:24
 export SHIPML_TEST_BASE_PYTHON=127.0.0.1:$REGISTRY_PORT/shipml/python:3.11
 ENV
@@ -125,6 +129,7 @@ REGISTRY_USER=shipml
 REGISTRY_PASSWORD=registry-test-$RANDOM$RANDOM
 start_registries() {
   REGISTRY_PORT=$(free_port); REGISTRY_AUTH_PORT=$(free_port); REGISTRY_TLS_PORT=$(free_port)
+  REGISTRY_TOKEN_PORT=$(free_port); TOKEN_SERVER_PORT=$(free_port)
   local tls=$STATE/registry-tls
   mkdir -p "$tls"
   htpasswd -Bbn "$REGISTRY_USER" "$REGISTRY_PASSWORD" >"$STATE/registry.htpasswd" 2>/dev/null
@@ -134,12 +139,17 @@ start_registries() {
   printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
   openssl x509 -req -in "$tls/csr.pem" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial \
     -days 2 -extfile "$tls/san.ext" -out "$tls/cert.pem" 2>/dev/null
+  # Docker token auth: the registry trusts JWTs signed with this key; the token server itself
+  # runs inside the test that needs it (test/helpers/token-server.ts), on TOKEN_SERVER_PORT.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=shipml token issuer" \
+    -keyout "$tls/token-key.pem" -out "$tls/token-cert.pem" 2>/dev/null
   local name port extra
-  for name in plain auth tls; do
+  for name in plain auth tls token; do
     case $name in
       plain) port=$REGISTRY_PORT; extra='' ;;
       auth) port=$REGISTRY_AUTH_PORT; extra=$'auth:\n  htpasswd:\n    realm: shipml-test\n    path: '"$STATE/registry.htpasswd" ;;
       tls) port=$REGISTRY_TLS_PORT; extra=$'  tls:\n    certificate: '"$tls/cert.pem"$'\n    key: '"$tls/key.pem" ;;
+      token) port=$REGISTRY_TOKEN_PORT; extra=$'auth:\n  token:\n    realm: http://127.0.0.1:'"$TOKEN_SERVER_PORT"$'/token\n    service: shipml-test-registry\n    issuer: shipml-test-issuer\n    rootcertbundle: '"$tls/token-cert.pem" ;;
     esac
     mkdir -p "$STATE/registry-$name"
     {
@@ -147,13 +157,14 @@ start_registries() {
       printf 'storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n' "$STATE/registry-$name"
       printf 'http:\n  addr: 127.0.0.1:%s\n  secret: %s\n' "$port" "secret-$RANDOM$RANDOM"
       if [ "$name" = tls ]; then printf '%s\n' "$extra"; fi
-      if [ "$name" = auth ]; then printf '%s\n' "$extra"; fi
+      if [ "$name" = auth ] || [ "$name" = token ]; then printf '%s\n' "$extra"; fi
     } >"$STATE/registry-$name.yml"
     docker-registry serve "$STATE/registry-$name.yml" >"$STATE/registry-$name.log" 2>&1 &
     echo $! >"$STATE/registry-$name.pid"
   done
   wait_http "http://127.0.0.1:$REGISTRY_PORT/v2/" 30
   wait_http "http://127.0.0.1:$REGISTRY_AUTH_PORT/v2/" 30
+  wait_http "http://127.0.0.1:$REGISTRY_TOKEN_PORT/v2/" 30
   until curl -s -o /dev/null --cacert "$tls/ca.pem" "https://127.0.0.1:$REGISTRY_TLS_PORT/v2/"; do sleep 0.2; done
 }
 

@@ -18,7 +18,8 @@ import { parseReference } from '../src/oci/remote/reference.js';
 import { pushImage } from '../src/oci/remote/write.js';
 import { collectEntries } from '../src/oci/tar.js';
 import { FaultProxy } from './helpers/fault-proxy.js';
-import { registries } from './services.js';
+import { TokenServer } from './helpers/token-server.js';
+import { registries, required } from './services.js';
 
 const run = promisify(execFile);
 /** A namespace per test run: the registries keep what earlier runs pushed. */
@@ -327,6 +328,58 @@ describe('registry authentication', () => {
       ]);
     });
     expect((JSON.parse(stdout) as { Digest: string }).Digest).toBe(image.digest);
+  });
+});
+
+describe('registry token auth (Docker token spec, as ACR and most hosted registries use)', () => {
+  let tokens: TokenServer;
+  beforeAll(async () => {
+    tokens = new TokenServer({
+      port: Number(required('SHIPML_TEST_TOKEN_SERVER_PORT')),
+      keyFile: required('SHIPML_TEST_TOKEN_KEY'),
+      certFile: required('SHIPML_TEST_TOKEN_CERT'),
+      users: { [registries.user]: registries.password },
+      service: 'shipml-test-registry',
+      issuer: 'shipml-test-issuer',
+    });
+    await tokens.start();
+  });
+  afterAll(async () => {
+    await tokens.stop();
+  });
+
+  it('fetches a bearer token for the scopes it needs, pushes and pulls with it', async () => {
+    const registry = required('SHIPML_TEST_REGISTRY_TOKEN');
+    const image = await testImage('token');
+    const ref = parseReference(`${registry}/${run_}/token:v1`);
+    const env = {
+      SHIPML_REGISTRY_USERNAME: registries.user,
+      SHIPML_REGISTRY_PASSWORD: registries.password,
+    };
+    await pushImage(new RegistryClient(registry, { env }), ref, image);
+    expect(
+      tokens.requests.some(
+        (r) =>
+          r.user === registries.user && r.scopes.includes(`repository:${run_}/token:pull,push`),
+      ),
+    ).toBe(true);
+    expect((await pullImage(new RegistryClient(registry, { env }), ref)).digest).toBe(image.digest);
+
+    const anonymous = pushImage(
+      client(registry),
+      parseReference(`${registry}/${run_}/token:v2`),
+      image,
+    );
+    await expect(anonymous).rejects.toSatisfy((e: RegistryError) =>
+      e.registryCodes.includes('UNAUTHORIZED'),
+    );
+    const wrong = pullImage(
+      new RegistryClient(registry, { env: { ...env, SHIPML_REGISTRY_PASSWORD: 'nope-nope' } }),
+      ref,
+    );
+    await expect(wrong).rejects.toThrow(
+      /token service rejected the credentials from environment \(SHIPML_REGISTRY_USERNAME\/SHIPML_REGISTRY_PASSWORD\)/,
+    );
   });
 });
 

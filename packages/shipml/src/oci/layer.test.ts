@@ -148,3 +148,38 @@ describe('layers', () => {
     );
   });
 });
+
+describe('tar edge cases', () => {
+  it('writes a PAX size record for files over 8 GiB (sparse file: no disk used)', async () => {
+    const dir = join(work, 'huge');
+    await mkdir(dir);
+    const { open } = await import('node:fs/promises');
+    const handle = await open(join(dir, 'weights.bin'), 'w');
+    await handle.truncate(8 * 1024 ** 3 + 1); // one byte past ustar's 8 GiB - 1
+    await handle.close();
+    const { Writable } = await import('node:stream');
+    const { writeTar } = await import('./tar.js');
+    let head = Buffer.alloc(0);
+    const stop = new Error('seen enough');
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        head = Buffer.concat([head, chunk]);
+        done(head.length > 8192 ? stop : null);
+      },
+    });
+    await expect(
+      writeTar(await collectEntries(dir, { target: '/m' }), sink, new Date(0)),
+    ).rejects.toThrow();
+    expect(head.toString('latin1')).toMatch(/\d+ size=8589934593\n/);
+  });
+
+  it('refuses file names that are not valid UTF-8, naming their bytes', async () => {
+    const dir = join(work, 'latin1');
+    await mkdir(dir);
+    const { writeFile: write } = await import('node:fs/promises');
+    await write(Buffer.from(join(dir, 'caf\xe9.txt'), 'latin1'), 'x');
+    await expect(collectEntries(dir, { target: '/app' })).rejects.toThrow(
+      /not valid UTF-8 \(636166e92e747874\)/,
+    );
+  });
+});
