@@ -56,6 +56,7 @@ install() {
   command -v skopeo >/dev/null || missing+=(skopeo)
   command -v umoci >/dev/null || missing+=(umoci)
   command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v podman >/dev/null || missing+=(podman runc)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v chromium >/dev/null || missing+=(chromium) # examples/digits browser test
   if [ ${#missing[@]} -gt 0 ]; then
@@ -72,6 +73,11 @@ install() {
     mkdir -p "$(dirname "$MINIO_BIN")"
     mv "$gobin/minio" "$MINIO_BIN"
     rm -rf "$gobin"
+  fi
+  # podman: crun fails on these hosts (hybrid cgroups) and containers need the nofile ulimit.
+  if [ ! -f /etc/containers/containers.conf ]; then
+    mkdir -p /etc/containers
+    printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n\n[engine]\nruntime = "runc"\n' >/etc/containers/containers.conf
   fi
   "$ROOT/scripts/base-images.sh" build
 }

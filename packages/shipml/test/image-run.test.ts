@@ -8,8 +8,8 @@ import { runCli } from './helpers/cli.js';
 import { registries, required } from './services.js';
 
 /**
- * Images ShipML builds run for real: loaded into the Docker Engine, and pulled by it from the
- * registry (OCI manifest, uncompressed model layer). The app inside reports the model it
+ * Images ShipML builds run for real: loaded into the Docker Engine, and pulled by Docker and
+ * by podman from the registry (OCI manifest, uncompressed model layer). The app inside reports the model it
  * was built with, read from the environment and the files at MODEL_PATH.
  */
 const run = promisify(execFile);
@@ -84,6 +84,19 @@ describe('built images run', () => {
     expect(built.code, built.stderr).toBe(0);
     const { stdout } = await run('docker', ['run', '--rm', localTag]);
     expectReport(stdout);
+  });
+
+  it('in podman, pulled from the registry', async () => {
+    const ref = `${registries.plain}/${ns}/app:latest`;
+    const built = await runCli(['build', '--push', '--json'], { env: { HOME: work }, cwd: app });
+    expect(built.code, built.stderr).toBe(0);
+    await run('podman', ['pull', '-q', '--tls-verify=false', ref]);
+    try {
+      const { stdout } = await run('podman', ['run', '--rm', ref]);
+      expectReport(stdout);
+    } finally {
+      await run('podman', ['rmi', '-f', ref]).catch(() => undefined);
+    }
   });
 
   it('in the Docker Engine, pulled from the registry', async () => {
