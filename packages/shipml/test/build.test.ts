@@ -180,10 +180,11 @@ describe('shipml build (native Node.js builder)', () => {
     expect(again.digest).toBe(first.digest);
   });
 
-  it('nothing changed: every layer cached, nothing uploaded', async () => {
+  it('nothing changed: nothing rebuilt, nothing uploaded', async () => {
     const same = await build(['--push']);
     expect(same.digest).toBe(first.digest);
-    expect(status(same)).toEqual(['dependencies:cached', 'app:cached', 'model:cached']);
+    // The model layer streams store -> registry and is never kept locally: known from its manifest.
+    expect(status(same)).toEqual(['dependencies:cached', 'app:cached', 'model:recorded']);
     expect(same.upload).toMatchObject({ bytes: 0, uploaded: 0 });
   });
 
@@ -191,7 +192,7 @@ describe('shipml build (native Node.js builder)', () => {
     await writeFile(join(app, 'dist', 'server.js'), 'console.log("v2")\n');
     await git(app, 'commit', '-qam', 'v2');
     const next = await build(['--push']);
-    expect(status(next)).toEqual(['dependencies:cached', 'app:built', 'model:cached']);
+    expect(status(next)).toEqual(['dependencies:cached', 'app:built', 'model:recorded']);
     expect(next.upload!.uploaded).toBe(2);
     const appLayer = next.layers.find((l) => l.kind === 'app')!;
     expect(next.upload!.bytes).toBeLessThan(appLayer.size + 4096);
@@ -229,7 +230,7 @@ describe('shipml build (native Node.js builder)', () => {
     await git(app, 'commit', '-qam', 'deps');
     const next = await build([]);
     // The lockfile is an app file too, so the app layer changes with it.
-    expect(status(next)).toEqual(['dependencies:built', 'app:built', 'model:cached']);
+    expect(status(next)).toEqual(['dependencies:built', 'app:built', 'model:recorded']);
   });
 
   it('image add-model: the old image plus the new model layer, without a rebuild', async () => {

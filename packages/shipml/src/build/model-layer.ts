@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join, posix } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
 import { IntegrityError } from '../core/errors.js';
 import { isLayerDescriptor, type BlobDir, type LayerDescriptor } from '../oci/blobs.js';
 import { buildLayer } from '../oci/layer.js';
@@ -9,6 +10,7 @@ import {
   modelLayerEntries,
   type ModelLayerRecord,
 } from '../oci/model-layer.js';
+import { writeTar } from '../oci/tar.js';
 import type { Layer } from '../oci/types.js';
 
 export { DEFAULT_MODEL_ROOT, FIXED_LAYER_TIME } from '../oci/model-layer.js';
@@ -24,6 +26,8 @@ export interface ModelLayerInput {
   files: ReadonlyArray<{ path: string; size: number }>;
   /** The model's files on disk: pulled (verified) when first asked for. */
   dir: () => Promise<string>;
+  /** A file's verified bytes straight from the store (no disk): lets a recorded layer stream. */
+  openFile?: ((path: string) => Promise<Readable>) | undefined;
   /** The layer recorded at publish time, if it was recorded for this target. */
   recorded?: ModelLayerRecord | undefined;
 }
@@ -80,6 +84,24 @@ export async function modelLayer(
       mediaType: recorded.mediaType,
       annotations,
       open: async () => {
+        if (model.openFile) {
+          // Store → tar → sink, never touching the disk. Each file is verified as it flows;
+          // a registry checks the whole layer's digest when the upload completes.
+          const openFile = model.openFile;
+          const entries = modelLayerEntries(
+            model.files.map((f) => ({ ...f, source: '' })),
+            model.target,
+          ).map((e, i) => ({
+            ...e,
+            source: undefined,
+            open: () => openFile(model.files[i]!.path),
+          }));
+          const out = new PassThrough();
+          writeTar(entries, out, FIXED_LAYER_TIME).catch((err: unknown) =>
+            out.destroy(err as Error),
+          );
+          return out;
+        }
         const desc = await build();
         if (desc.digest !== recorded.digest) {
           throw new IntegrityError(

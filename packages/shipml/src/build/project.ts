@@ -141,6 +141,7 @@ export function modelInput(
     digest: manifest.digest,
     target: modelPath ?? `${DEFAULT_MODEL_ROOT}/${manifest.name}`,
     files: manifest.files,
+    openFile: (path) => repo.openFile(manifest, path, signal),
     recorded: manifest.layer
       ? { ...manifest.layer, digest: manifest.layer.digest as Digest }
       : undefined,

@@ -86,6 +86,7 @@ export function targetOptions(
     env: ctx.env,
     caFile: ca ? resolve(ctx.cwd, ca) : undefined,
     insecure: flags.insecure ?? registry?.insecure ?? false,
+    chunkBytes: registry?.chunkSizeMiB ? registry.chunkSizeMiB * 1024 * 1024 : undefined,
     credentials:
       registry?.username || registry?.password
         ? { username: registry.username, password: registry.password }

@@ -5,7 +5,8 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { redactorFromEnv } from '../core/redact.js';
 import type { CliContext } from './context.js';
-import { buildCommand, imageCommand } from './build.js';
+import { buildCommand } from './build.js';
+import { imageCommand } from './image.js';
 import { demoCommand } from './demo.js';
 
 import { modelCommand, type CommandRunner } from './model.js';

@@ -7,6 +7,7 @@ import type { Manifest } from '../model-store/manifest.js';
 import { parseModelRef } from '../model-store/names.js';
 import type { ModelRepository } from '../model-store/repository.js';
 import { modelNameOrConfig, openRepository, type CliContext, type StoreFlags } from './context.js';
+import { collect, commonOptions } from './options.js';
 import { formatBytes, shortDigest, table } from './output.js';
 
 /** Runs a command body with a context, printing any error; supplied by main.ts. */
@@ -22,13 +23,11 @@ export function modelCommand(run: CommandRunner): Command {
   );
 
   const storeOptions = (cmd: Command): Command =>
-    cmd
+    commonOptions(cmd)
       .option(
         '--store <url>',
         'model store URL: file://DIR, s3://BUCKET/PREFIX, azblob://ACCOUNT/CONTAINER/PREFIX (default: SHIPML_MODEL_STORE, then model.store in shipml.yaml, then ~/.local/share/shipml/models)',
       )
-      .option('--json', 'print machine-readable JSON on stdout')
-      .option('--debug', 'print stack traces of errors')
       .option(
         '-c, --config <file>',
         'shipml.yaml to use (default: nearest in this or a parent directory)',
@@ -251,10 +250,6 @@ interface PublishFlags {
   metadata: string[];
   /** false with --no-channel */
   channel: string[] | false;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 const MetricsSchema = z.record(z.string(), z.unknown());

@@ -81,6 +81,8 @@ export const ConfigSchema = z
         ca: z.string().min(1).optional(),
         /** Allow plain HTTP to a registry that is not on loopback. */
         insecure: z.boolean().default(false),
+        /** Upload large blobs in chunks of this many MiB (for registries or proxies that cap request sizes). */
+        chunkSizeMiB: z.number().int().min(1).max(4096).optional(),
       })
       .strict()
       .optional(),

@@ -42,7 +42,13 @@ export class IntegrityError extends ShipmlError {
   readonly code = 'INTEGRITY';
 }
 
+/** Local storage failed: disk full, no permission, read-only file system. */
+export class LocalStorageError extends ShipmlError {
+  readonly code = 'LOCAL_STORAGE';
+}
+
 /** The operation was cancelled (Ctrl-C, AbortSignal). */
+
 export class CancelledError extends ShipmlError {
   readonly code = 'CANCELLED';
 }

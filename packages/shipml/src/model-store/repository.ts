@@ -1,4 +1,6 @@
-import { NotFoundError } from '../core/errors.js';
+import { createHash } from 'node:crypto';
+import { pipeline as streamPipeline, Transform, type Readable } from 'node:stream';
+import { IntegrityError, NotFoundError } from '../core/errors.js';
 import type { ProgressReporter } from '../core/progress.js';
 import type { RetryPolicy } from '../core/retry.js';
 import type { BlobCache } from './cache.js';
@@ -169,6 +171,41 @@ export class ModelRepository {
       { name, channel, version, digest: manifest.digest, now: this.now },
       signal,
     );
+  }
+
+  /**
+   * One file of a version as a stream, checked as it flows: the stream fails at its end if
+   * the bytes are not the manifest's (size and sha256). For consumers that never write the
+   * model to disk (a model layer streamed straight into a registry).
+   */
+  async openFile(manifest: Manifest, path: string, signal?: AbortSignal): Promise<Readable> {
+    const file = manifest.files.find((f) => f.path === path);
+    if (!file)
+      throw new NotFoundError(`model ${manifest.name}@${manifest.version} has no file ${path}`);
+    const { body } = await this.store.download(layout.file(manifest.name, manifest.version, path), {
+      signal,
+    });
+    const where = `${manifest.name}@${manifest.version} file ${path} (${this.store.displayUrl})`;
+    const hash = createHash('sha256');
+    let seen = 0;
+    const check = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        seen += chunk.length;
+        done(null, chunk);
+      },
+      flush(done) {
+        const sha256 = hash.digest('hex');
+        done(
+          seen === file.size && sha256 === file.sha256
+            ? null
+            : new IntegrityError(
+                `${where}: got ${seen} bytes with sha256 ${sha256}, the manifest says ${file.size} bytes with ${file.sha256}`,
+              ),
+        );
+      },
+    });
+    return streamPipeline(body, check, () => undefined);
   }
 
   /** Resolves `ref` and pulls its files into `dest`, verified (see pull.ts). */

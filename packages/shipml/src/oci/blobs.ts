@@ -45,7 +45,12 @@ export class BlobDir {
   async writeBlob(digest: Digest, bytes: Uint8Array): Promise<void> {
     if (await this.has(digest, bytes.length)) return;
     const temp = await this.tempPath();
-    await writeFile(temp, bytes);
+    try {
+      await writeFile(temp, bytes);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
     await this.commit(temp, digest);
   }
 

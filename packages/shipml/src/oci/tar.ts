@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
 import { isAbsolute, join, posix, resolve, sep } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack, type Header } from 'tar-stream';
 import { ConfigError } from '../core/errors.js';
@@ -19,6 +19,8 @@ export interface TarEntry {
   type: 'file' | 'directory' | 'symlink';
   /** For files: where the bytes come from. */
   source?: string;
+  /** For files: a stream of the bytes instead of `source` (e.g. straight from a model store). */
+  open?: () => Promise<Readable>;
   size?: number;
   executable?: boolean;
   /** For symlinks. */
@@ -68,7 +70,7 @@ export async function writeTar(
         continue;
       }
       const sink = tar.entry(header);
-      await pipeline(createReadStream(entry.source!), sink);
+      await pipeline(entry.open ? await entry.open() : createReadStream(entry.source!), sink);
     }
     tar.finalize();
   } catch (err) {

@@ -1,8 +1,8 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
-import { ConfigError, NotFoundError, systemCode } from '../../core/errors.js';
+import { ConfigError, LocalStorageError, NotFoundError, systemCode } from '../../core/errors.js';
 import { BlobDir } from '../blobs.js';
 import type { Digest } from '../digest.js';
 import { OciImage } from '../image.js';
@@ -24,11 +24,40 @@ export class OciLayout {
   }
 
   async write(image: Image, refName?: string): Promise<Digest> {
+    try {
+      return await this.writeUnchecked(image, refName);
+    } catch (err) {
+      const code = systemCode(err);
+      if (
+        code === 'ENOSPC' ||
+        code === 'EDQUOT' ||
+        code === 'EACCES' ||
+        code === 'EROFS' ||
+        code === 'EPERM'
+      ) {
+        throw new LocalStorageError(
+          `writing OCI layout ${this.dir} failed: ${(err as Error).message}`,
+          {
+            hint: 'the layout still holds its previous images, unchanged; free space (or fix permissions) and write again',
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
+  }
+
+  private async writeUnchecked(image: Image, refName?: string): Promise<Digest> {
     await mkdir(this.dir, { recursive: true });
     for (const layer of image.layers) {
       if (await this.blobs.has(layer.digest, layer.size)) continue;
       const temp = await this.blobs.tempPath();
-      await pipeline(await layer.open(), createWriteStream(temp));
+      try {
+        await pipeline(await layer.open(), createWriteStream(temp));
+      } catch (err) {
+        await rm(temp, { force: true });
+        throw err;
+      }
       await this.blobs.commit(temp, layer.digest);
     }
     await this.blobs.writeBlob(image.manifest.config.digest as Digest, image.rawConfig);
@@ -53,7 +82,12 @@ export class OciLayout {
       manifests: [...manifests, descriptor],
     };
     const temp = await this.blobs.tempPath();
-    await writeFile(temp, JSON.stringify(next, null, 2));
+    try {
+      await writeFile(temp, JSON.stringify(next, null, 2));
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
     await import('node:fs/promises').then((fs) => fs.rename(temp, join(this.dir, 'index.json')));
     return image.digest;
   }

@@ -4,8 +4,12 @@ import { digestOf, type Digest } from '../digest.js';
 import { INDEX_TYPES, MANIFEST_TYPES } from '../media-types.js';
 import { header, RegistryTransport, type RegistryOptions } from './transport.js';
 
-/** Blobs larger than this are uploaded in chunks (PATCH), smaller ones in one PUT. */
-const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
+/**
+ * By default every blob goes up in one streamed PUT (fastest, memory bounded). Registries
+ * or proxies that cap request sizes get chunked PATCHes instead, with `chunkBytes` set; a
+ * chunk is held in memory while it is sent (so it can be retried).
+ */
+const DEFAULT_CHUNK_BYTES = Number.POSITIVE_INFINITY;
 
 /**
  * The operations of the OCI distribution spec ShipML needs
@@ -16,7 +20,7 @@ export class RegistryClient {
 
   constructor(
     readonly registry: string,
-    options: RegistryOptions & { chunkBytes?: number | undefined },
+    options: RegistryOptions,
   ) {
     this.transport = new RegistryTransport(registry, options);
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;

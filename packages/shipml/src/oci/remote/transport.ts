@@ -26,6 +26,8 @@ export interface RegistryOptions {
   retry?: RetryPolicy | undefined;
   /** Connect, response-header and idle-body timeout. */
   timeoutMs?: number | undefined;
+  /** Upload blobs larger than this in chunks of this size (default: one streamed PUT). */
+  chunkBytes?: number | undefined;
 }
 
 /** A request body that can be produced again (for a retry or an auth round trip). */
