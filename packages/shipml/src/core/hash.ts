@@ -36,3 +36,32 @@ export class HashingStream extends Transform {
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
+
+/**
+ * A pass-through stream that fails at its end unless exactly `size` bytes with sha256 `sha256`
+ * (hex) went through: for bytes consumed as they arrive, with nothing on disk to re-check.
+ */
+export class VerifyingStream extends Transform {
+  private readonly hash: Hash = createHash('sha256');
+  private count = 0;
+
+  constructor(
+    private readonly expected: { size: number; sha256: string },
+    /** The error to fail with, given what actually arrived. */
+    private readonly mismatch: (actual: { size: number; sha256: string }) => Error,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    this.count += chunk.length;
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    const sha256 = this.hash.digest('hex');
+    const ok = this.count === this.expected.size && sha256 === this.expected.sha256;
+    done(ok ? null : this.mismatch({ size: this.count, sha256 }));
+  }
+}

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { pipeline as streamPipeline, Transform, type Readable } from 'node:stream';
+import { pipeline as streamPipeline, type Readable } from 'node:stream';
 import { IntegrityError, NotFoundError } from '../core/errors.js';
+import { VerifyingStream } from '../core/hash.js';
 import type { ProgressReporter } from '../core/progress.js';
 import type { RetryPolicy } from '../core/retry.js';
 import type { BlobCache } from './cache.js';
@@ -186,25 +186,13 @@ export class ModelRepository {
       signal,
     });
     const where = `${manifest.name}@${manifest.version} file ${path} (${this.store.displayUrl})`;
-    const hash = createHash('sha256');
-    let seen = 0;
-    const check = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
-        seen += chunk.length;
-        done(null, chunk);
-      },
-      flush(done) {
-        const sha256 = hash.digest('hex');
-        done(
-          seen === file.size && sha256 === file.sha256
-            ? null
-            : new IntegrityError(
-                `${where}: got ${seen} bytes with sha256 ${sha256}, the manifest says ${file.size} bytes with ${file.sha256}`,
-              ),
-        );
-      },
-    });
+    const check = new VerifyingStream(
+      file,
+      (actual) =>
+        new IntegrityError(
+          `${where}: got ${actual.size} bytes with sha256 ${actual.sha256}, the manifest says ${file.size} bytes with ${file.sha256}`,
+        ),
+    );
     return streamPipeline(body, check, () => undefined);
   }
 

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { IntegrityError, NotFoundError } from '../../core/errors.js';
-import type { Digest } from '../digest.js';
+import { VerifyingStream } from '../../core/hash.js';
+import { hexOf, type Digest } from '../digest.js';
 import { OciImage } from '../image.js';
 import { isIndexType } from '../media-types.js';
 import { IndexSchema, ManifestSchema, type Platform } from '../schema.js';
@@ -81,22 +81,12 @@ export async function pullImage(
 
 /** Passes bytes through and fails at the end if they were not `digest`. */
 function verified(source: Readable, digest: Digest, size: number): Readable {
-  const hash = createHash('sha256');
-  let seen = 0;
-  const check = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      seen += chunk.length;
-      done(null, chunk);
-    },
-    flush(done) {
-      const actual = `sha256:${hash.digest('hex')}`;
-      done(
-        actual === digest && seen === size
-          ? null
-          : new IntegrityError(`blob ${digest}: received ${seen} bytes with digest ${actual}`),
-      );
-    },
-  });
+  const check = new VerifyingStream(
+    { size, sha256: hexOf(digest) },
+    (actual) =>
+      new IntegrityError(
+        `blob ${digest}: received ${actual.size} bytes with digest sha256:${actual.sha256}`,
+      ),
+  );
   return pipeline(source, check, () => undefined);
 }
