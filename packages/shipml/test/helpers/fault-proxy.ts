@@ -13,6 +13,8 @@ import {
 import type { AddressInfo } from 'node:net';
 
 export type Fault =
+  /** Forward the request but cut the connection after `afterBytes` of a request body (uploads). */
+  | { kind: 'reset'; times: number; method: string; afterBytes: number }
   | { kind: 'status'; status: number; times: number; body?: string }
   | { kind: 'hang'; times: number }
   | { kind: 'none' };
@@ -46,7 +48,16 @@ export class FaultProxy {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     this.requests++;
     const fault = this.fault;
-    if (fault.kind !== 'none' && this.faulted < fault.times) {
+    if (fault.kind === 'reset' && req.method === fault.method && this.faulted < fault.times) {
+      this.faulted++;
+      let seen = 0;
+      req.on('data', (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen >= fault.afterBytes) req.socket.resetAndDestroy(); // mid-body: a TCP RST, as a dropped connection
+      });
+      return;
+    }
+    if (fault.kind !== 'none' && fault.kind !== 'reset' && this.faulted < fault.times) {
       this.faulted++;
       req.resume();
       if (fault.kind === 'hang') return; // never answer; the client's timeout must fire

@@ -1,5 +1,6 @@
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { RegistryError } from '../../core/errors.js';
+import { withRetry } from '../../core/retry.js';
 import { digestOf, type Digest } from '../digest.js';
 import { INDEX_TYPES, MANIFEST_TYPES } from '../media-types.js';
 import { header, RegistryTransport, type RegistryOptions } from './transport.js';
@@ -71,10 +72,25 @@ export class RegistryClient {
   }
 
   /**
-   * Uploads a blob whose digest and size are known. `open` is called again on each retry.
-   * Monolithic PUT up to the chunk size, else chunked PATCHes then a closing PUT.
+   * Uploads a blob whose digest and size are known. A transient failure restarts the upload
+   * in a new session (a connection reset mid-body can spoil the old one); `open` is called
+   * again for each attempt. Monolithic PUT by default, chunked PATCHes when configured.
    */
   async uploadBlob(
+    repository: string,
+    blob: { digest: Digest; size: number },
+    open: () => Promise<Readable>,
+    onProgress?: (sent: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await withRetry(
+      () => this.uploadSession(repository, blob, open, onProgress, signal),
+      this.transport.retryPolicy,
+      { signal },
+    );
+  }
+
+  private async uploadSession(
     repository: string,
     blob: { digest: Digest; size: number },
     open: () => Promise<Readable>,
@@ -102,6 +118,7 @@ export class RegistryClient {
           body: async () => counting(await open(), onProgress),
           scopes: [push(repository)],
           expect: [201],
+          once: true,
           signal,
         });
         await res.body.dump();
@@ -123,6 +140,7 @@ export class RegistryClient {
           body: () => Promise.resolve(chunk),
           scopes: [push(repository)],
           expect: [202],
+          once: true,
           signal,
         });
         await res.body.dump();

@@ -44,6 +44,8 @@ export interface RegistryRequest {
   /** Statuses that mean success; anything else is an error. */
   expect: number[];
   signal?: AbortSignal | undefined;
+  /** Do not retry this request alone (an upload's PUT/PATCH: its session may be spoiled). */
+  once?: boolean;
 }
 
 export interface RegistryResponse {
@@ -118,12 +120,18 @@ export class RegistryTransport {
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 
+  /** The retry policy, for callers that retry a sequence of requests as a whole. */
+  get retryPolicy(): RetryPolicy {
+    return this.retry;
+  }
+
   /** Where the credentials came from (for messages), after the first request. */
   get credentialSource(): string {
     return this.credential ? this.credential.source : 'no credentials (anonymous)';
   }
 
   async send(req: RegistryRequest): Promise<RegistryResponse> {
+    if (req.once) return this.sendOnce(req);
     return withRetry(() => this.sendOnce(req), this.retry, { signal: req.signal });
   }
 
