@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalStorageError } from '../src/core/errors.js';
+import { IntegrityError, LocalStorageError } from '../src/core/errors.js';
 import { BlobDir } from '../src/oci/blobs.js';
 import { OciImage } from '../src/oci/image.js';
 import { buildLayer } from '../src/oci/layer.js';
@@ -55,5 +56,21 @@ describe('OCI layout on a full disk', () => {
     expect(await readFile(join(small, 'layout', 'index.json'), 'utf8')).toBe(indexBefore);
     expect(await readdir(join(small, 'layout', 'tmp'))).toEqual([]);
     expect((await layout.read('v1')).digest).toBe(first.digest);
+  });
+
+  it('refuses a layer whose bytes do not match its digest, writing nothing under that digest', async () => {
+    const good = await imageWith(64 * 1024, 3);
+    const real = good.layers[0]!;
+    const lying = {
+      ...real,
+      open: () => Promise.resolve(Readable.from([Buffer.alloc(real.size, 9)])),
+    };
+    const image = OciImage.build(structuredClone(good.config), [lying]);
+    const dir = join(work, 'verified-layout');
+    await expect(new OciLayout(dir).write(image, 'v1')).rejects.toThrow(IntegrityError);
+    await expect(stat(join(dir, 'blobs', 'sha256', real.digest.slice(7)))).rejects.toThrow(
+      /ENOENT/,
+    );
+    await expect(stat(join(dir, 'index.json'))).rejects.toThrow(/ENOENT/);
   });
 });

@@ -2,9 +2,16 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
-import { ConfigError, LocalStorageError, NotFoundError, systemCode } from '../../core/errors.js';
+import {
+  ConfigError,
+  IntegrityError,
+  LocalStorageError,
+  NotFoundError,
+  systemCode,
+} from '../../core/errors.js';
+import { VerifyingStream } from '../../core/hash.js';
 import { BlobDir } from '../blobs.js';
-import type { Digest } from '../digest.js';
+import { hexOf, type Digest } from '../digest.js';
 import { OciImage } from '../image.js';
 import { MediaType } from '../media-types.js';
 import { IndexSchema, ManifestSchema, type Descriptor } from '../schema.js';
@@ -53,7 +60,15 @@ export class OciLayout {
       if (await this.blobs.has(layer.digest, layer.size)) continue;
       const temp = await this.blobs.tempPath();
       try {
-        await pipeline(await layer.open(), createWriteStream(temp));
+        // A registry checks digests on upload; a directory does not, so check here.
+        const check = new VerifyingStream(
+          { size: layer.size, sha256: hexOf(layer.digest) },
+          (actual) =>
+            new IntegrityError(
+              `layer ${layer.digest}: got ${actual.size} bytes with sha256:${actual.sha256}`,
+            ),
+        );
+        await pipeline(await layer.open(), check, createWriteStream(temp));
       } catch (err) {
         await rm(temp, { force: true });
         throw err;
