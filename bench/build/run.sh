@@ -36,8 +36,8 @@ CLI=$ROOT/packages/shipml/dist/cli/main.js
 SERVICES_ENV=$ROOT/.shipml/services/env
 MODEL=bench
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=../lib.sh
+. "$HERE/../lib.sh"
 
 [[ $MODEL_MIB =~ ^[1-9][0-9]*$ ]] || die "BENCH_MODEL_MIB must be a positive integer, got '$MODEL_MIB'"
 [[ $STEP_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "BENCH_STEP_TIMEOUT must be a positive integer, got '$STEP_TIMEOUT'"
@@ -45,20 +45,11 @@ die() { log "error: $*"; exit 1; }
 # ---------------------------------------------------------------------------------------
 # Cleanup: whatever the run created is removed on any exit, including Ctrl-C and timeouts.
 WORK=
-CHILD=            # PID of the running bounded step (timeout), if any
-STARTED_SERVICES=0
 REGISTRY_PID=
 EVENTS_PID=
 DOCKER=
 DOCKER_TOUCHED=0  # 1 once this run has built with Docker (or pruned its build cache)
 
-kill_child() {
-  [ -n "$CHILD" ] || return 0
-  # CHILD is `timeout`, which passes TERM on to the command it watches.
-  kill -TERM "$CHILD" 2>/dev/null || true
-  wait "$CHILD" 2>/dev/null || true
-  CHILD=
-}
 
 stop_pid() {
   local pid=$1
@@ -103,16 +94,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Runs a setup step bounded by STEP_TIMEOUT, in the background so Ctrl-C reaches our trap.
-bounded() {
-  local rc=0
-  timeout "$STEP_TIMEOUT" "$@" &
-  CHILD=$!
-  wait "$CHILD" || rc=$?
-  CHILD=
-  ((rc != 124)) || log "timed out after ${STEP_TIMEOUT}s: $*"
-  return "$rc"
-}
 
 # timed OUT ERR CMD...: runs CMD bounded by STEP_TIMEOUT with stdout to OUT and stderr to
 # ERR ('-': to OUT too); sets SECS (wall clock, whole command) and RC.
@@ -186,15 +167,7 @@ services_answer() {
     [ -n "${SHIPML_TEST_REGISTRY:-}" ] && curl -s -o /dev/null --max-time 5 "http://$SHIPML_TEST_REGISTRY/v2/"
   )
 }
-if services_answer; then
-  log "reusing the running services ($SERVICES_ENV)"
-else
-  log "starting the services (scripts/services.sh)"
-  bounded "$ROOT/scripts/services.sh" install || die "scripts/services.sh install failed"
-  STARTED_SERVICES=1
-  bounded "$ROOT/scripts/services.sh" start || die "scripts/services.sh start failed"
-  services_answer || die "services started but the registry does not answer"
-fi
+ensure_services 'services'
 # shellcheck disable=SC1090
 . "$SERVICES_ENV"
 [[ ${SHIPML_TEST_REGISTRY:-} == 127.0.0.1:* ]] || die "SHIPML_TEST_REGISTRY must be on 127.0.0.1, got '${SHIPML_TEST_REGISTRY:-}'"

@@ -31,8 +31,8 @@ CLI=$ROOT/packages/shipml/dist/cli/main.js
 SERVICES_ENV=$ROOT/.shipml/services/env
 MODEL=bench-model
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=../lib.sh
+. "$HERE/../lib.sh"
 
 [[ $SIZE_MIB =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZE_MIB must be a positive integer, got '$SIZE_MIB'"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, got '$RUNS'"
@@ -41,25 +41,11 @@ die() { log "error: $*"; exit 1; }
 # ---------------------------------------------------------------------------------------
 # Cleanup: whatever was created is removed on any exit, including Ctrl-C and timeouts.
 WORK=
-CHILD=              # PID of the running bounded step (GNU time or timeout), if any
-STARTED_SERVICES=0
 BUCKET=
 CONTAINER=
 AWS=
 PY=
 
-kill_child() {
-  [ -n "$CHILD" ] || return 0
-  if kill -0 "$CHILD" 2>/dev/null; then
-    # CHILD is `time` (whose child is `timeout`) or `timeout` itself; timeout passes TERM on
-    # to the command it watches.
-    local pid
-    for pid in $(pgrep -P "$CHILD" 2>/dev/null || true); do kill -TERM "$pid" 2>/dev/null || true; done
-    kill -TERM "$CHILD" 2>/dev/null || true
-    wait "$CHILD" 2>/dev/null || true
-  fi
-  CHILD=
-}
 
 cleanup() {
   local rc=$?
@@ -87,16 +73,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Runs a setup step bounded by STEP_TIMEOUT, in the background so Ctrl-C reaches our trap.
-bounded() {
-  local rc=0
-  timeout "$STEP_TIMEOUT" "$@" &
-  CHILD=$!
-  wait "$CHILD" || rc=$?
-  CHILD=
-  ((rc != 124)) || log "timed out after ${STEP_TIMEOUT}s: $*"
-  return "$rc"
-}
 
 # ---------------------------------------------------------------------------------------
 # Prerequisites.
@@ -148,15 +124,7 @@ services_answer() {
       curl -s -o /dev/null --max-time 5 "$SHIPML_TEST_AZURITE_ENDPOINT"
   )
 }
-if services_answer; then
-  log "reusing the running MinIO and Azurite ($SERVICES_ENV)"
-else
-  log "starting MinIO and Azurite (scripts/services.sh)"
-  bounded "$ROOT/scripts/services.sh" install || die "scripts/services.sh install failed"
-  STARTED_SERVICES=1
-  bounded "$ROOT/scripts/services.sh" start || die "scripts/services.sh start failed"
-  services_answer || die "services started but do not answer"
-fi
+ensure_services 'MinIO and Azurite'
 # shellcheck disable=SC1090
 . "$SERVICES_ENV"
 for url in "$SHIPML_TEST_S3_ENDPOINT" "$SHIPML_TEST_AZURITE_ENDPOINT"; do
