@@ -79,8 +79,7 @@ async function addModel(
   image = withConfig(image, { env: provenanceEnv(facts), labels });
   image = withAnnotations(image, labels);
   const destination = flags.output ? parseLocation(flags.output) : from;
-  const ownTag = (l: ImageLocation) => (l.kind === 'registry' ? l.ref.tag : undefined);
-  const tags = flags.tag.length ? flags.tag : [ownTag(destination) ?? ownTag(from) ?? 'latest'];
+  const tags = tagsFor(flags.tag, destination, from);
   const written = await writeImage(image, destination, tags, target);
   if (flags.json)
     return ctx.output.json({
@@ -174,9 +173,7 @@ export function importCommand(run: CommandRunner): Command {
               created: FIXED_LAYER_TIME.toISOString(),
             });
             const destination = parseLocation(flags.output);
-            const tags = flags.tag.length
-              ? flags.tag
-              : [destination.kind === 'registry' ? (destination.ref.tag ?? 'latest') : 'latest'];
+            const tags = tagsFor(flags.tag, destination);
             const written = await writeImage(image, destination, tags, target);
             if (flags.json)
               return ctx.output.json({
@@ -222,9 +219,7 @@ export function copyCommand(run: CommandRunner): Command {
             const from = parseLocation(source);
             const to = parseLocation(destination);
             const image = await readImage(from, target);
-            const ownTag = (l: ImageLocation) =>
-              l.kind === 'registry' ? l.ref.tag : l.kind === 'oci' ? l.name : undefined;
-            const tags = flags.tag.length ? flags.tag : [ownTag(to) ?? ownTag(from) ?? 'latest'];
+            const tags = tagsFor(flags.tag, to, from);
             const written = await writeImage(image, to, tags, target);
             if (flags.json)
               return ctx.output.json({
@@ -240,4 +235,14 @@ export function copyCommand(run: CommandRunner): Command {
         );
       },
     );
+}
+
+/** The tags asked for; else the first location's own tag (registry tag, layout name); else latest. */
+function tagsFor(requested: readonly string[], ...locations: ImageLocation[]): string[] {
+  if (requested.length > 0) return [...requested];
+  for (const l of locations) {
+    const own = l.kind === 'registry' ? l.ref.tag : l.kind === 'oci' ? l.name : undefined;
+    if (own) return [own];
+  }
+  return ['latest'];
 }
