@@ -175,14 +175,10 @@ export class RegistryClient {
   }
 
   async getBlobBytes(repository: string, digest: Digest, signal?: AbortSignal): Promise<Buffer> {
-    const res = await this.transport.send({
-      method: 'GET',
-      path: `/v2/${repository}/blobs/${digest}`,
-      scopes: [pull(repository)],
-      expect: [200],
-      signal,
-    });
-    const bytes = Buffer.from(await res.body.arrayBuffer());
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.getBlob(repository, digest, signal))
+      chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
     if (digestOf(bytes) !== digest)
       throw new RegistryError(
         `registry ${this.registry}: blob ${digest} in ${repository} does not match its digest`,
@@ -200,7 +196,7 @@ export class RegistryClient {
     const res = await this.transport.send({
       method: 'GET',
       path: `/v2/${repository}/manifests/${reference}`,
-      headers: { accept: [...MANIFEST_TYPES, ...INDEX_TYPES].join(', ') },
+      headers: { accept: MANIFEST_ACCEPT },
       scopes: [pull(repository)],
       expect: [200],
       signal,
@@ -226,7 +222,7 @@ export class RegistryClient {
     const res = await this.transport.send({
       method: 'HEAD',
       path: `/v2/${repository}/manifests/${reference}`,
-      headers: { accept: [...MANIFEST_TYPES, ...INDEX_TYPES].join(', ') },
+      headers: { accept: MANIFEST_ACCEPT },
       scopes: [pull(repository)],
       expect: [200, 404],
       signal,
@@ -272,6 +268,9 @@ export class RegistryClient {
     await res.body.dump();
   }
 }
+
+/** Every manifest type we read (distribution answers 404 to a GET without a matching Accept). */
+const MANIFEST_ACCEPT = [...MANIFEST_TYPES, ...INDEX_TYPES].join(', ');
 
 const pull = (repository: string) => `repository:${repository}:pull`;
 const push = (repository: string) => `repository:${repository}:pull,push`;
