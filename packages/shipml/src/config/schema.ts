@@ -86,6 +86,82 @@ export const ConfigSchema = z
       })
       .strict()
       .optional(),
+    deploy: z
+      .object({
+        /** Where releases go: `docker` (one machine, a reverse proxy in front) or `kubernetes`. */
+        target: z.enum(['docker', 'kubernetes']).default('docker'),
+        /** The app's name on the target (a DNS label); default: the model name, else the directory name. */
+        app: z
+          .string()
+          .regex(/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/, 'expected a DNS label: a-z, 0-9, -')
+          .optional(),
+        replicas: z.number().int().min(1).max(100).default(2),
+        /** The port the app listens on inside the container. */
+        port: z.number().int().min(1).max(65535).default(8080),
+        readinessPath: z.string().startsWith('/').default('/readyz'),
+        livenessPath: z.string().startsWith('/').default('/healthz'),
+        env: z.record(z.string(), z.string()).default({}),
+        /** A rollout not finished within this many seconds is rolled back. */
+        progressDeadlineSeconds: z.number().int().min(5).max(3600).default(120),
+        /** Seconds a replica keeps serving after leaving the load balancer, before SIGTERM. */
+        drainSeconds: z.number().int().min(0).max(600).default(5),
+        /** Revisions kept for rollback. */
+        historyLimit: z.number().int().min(1).max(100).default(10),
+        docker: z
+          .object({
+            /** Host port of the load balancer, published on `address` only. */
+            port: z.number().int().min(1).max(65535).default(8080),
+            address: z.string().min(1).default('127.0.0.1'),
+            /** The reverse proxy's image (HAProxy); default: the one `scripts/base-images.sh` builds. */
+            proxyImage: z.string().min(1).optional(),
+          })
+          .strict()
+          .optional(),
+        kubernetes: z
+          .object({
+            /** kubeconfig file (default: KUBECONFIG, ~/.kube/config, else in-cluster). */
+            kubeconfig: z.string().min(1).optional(),
+            context: z.string().min(1).optional(),
+            namespace: z.string().min(1).default('default'),
+            service: z
+              .object({
+                type: z.enum(['LoadBalancer', 'ClusterIP', 'NodePort']).default('LoadBalancer'),
+                port: z.number().int().min(1).max(65535).default(80),
+              })
+              .strict()
+              .default({ type: 'LoadBalancer', port: 80 }),
+            /** An Ingress for this host name (the DNS name users reach). */
+            ingress: z
+              .object({
+                host: z.string().min(1),
+                className: z.string().min(1).optional(),
+                /** Secret with the TLS certificate for the host. */
+                tlsSecret: z.string().min(1).optional(),
+              })
+              .strict()
+              .optional(),
+            /** A HorizontalPodAutoscaler between min and max replicas. */
+            autoscale: z
+              .object({
+                min: z.number().int().min(1),
+                max: z.number().int().min(1),
+                cpuPercent: z.number().int().min(1).max(100).default(70),
+              })
+              .strict()
+              .optional(),
+            resources: z
+              .object({
+                requests: z.record(z.string(), z.string()).optional(),
+                limits: z.record(z.string(), z.string()).optional(),
+              })
+              .strict()
+              .default({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } }),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     cache: z
 
       .object({
