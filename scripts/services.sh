@@ -124,6 +124,7 @@ export SHIPML_TEST_TOKEN_KEY=$STATE/registry-tls/token-key.pem
 export SHIPML_TEST_TOKEN_CERT=$STATE/registry-tls/token-cert.pem
 export SHIPML_TEST_BASE_NODE=127.0.0.1:$REGISTRY_PORT/shipml/node:24
 export SHIPML_TEST_BASE_PYTHON=127.0.0.1:$REGISTRY_PORT/shipml/python:3.11
+export SHIPML_TEST_PROXY_IMAGE=127.0.0.1:$REGISTRY_PORT/shipml/haproxy:2.6
 ENV
   "$ROOT/scripts/base-images.sh" push "127.0.0.1:$REGISTRY_PORT"
   log "MinIO on 127.0.0.1:$minio_port, Azurite on 127.0.0.1:$azurite_port, registries on 127.0.0.1:$REGISTRY_PORT (plain), :$REGISTRY_AUTH_PORT (basic auth), :$REGISTRY_TLS_PORT (TLS) (env: $STATE/env)"

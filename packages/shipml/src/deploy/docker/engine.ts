@@ -1,0 +1,80 @@
+/**
+ * The Docker Engine connection the Docker target uses (dockerode), with the engine's failures
+ * turned into ShipML's one-line errors.
+ */
+import Docker from 'dockerode';
+import { ExternalServiceError, NotFoundError, systemCode } from '../../core/errors.js';
+import { dockerSocket } from '../../oci/docker/engine.js';
+
+export function connectEngine(env: NodeJS.ProcessEnv = process.env): {
+  docker: Docker;
+  where: string;
+} {
+  const socketPath = dockerSocket(env);
+  return { docker: new Docker({ socketPath }), where: socketPath };
+}
+
+/** The engine's HTTP status and message from a dockerode error, when it answered. */
+export function engineAnswer(err: unknown): { status: number; message: string } | undefined {
+  const e = err as { statusCode?: number; json?: { message?: string }; reason?: string };
+  if (typeof e.statusCode !== 'number') return undefined;
+  return { status: e.statusCode, message: e.json?.message ?? e.reason ?? String(err) };
+}
+
+/** Runs one engine call; "unreachable" and unexpected answers become ExternalServiceErrors. */
+export async function engineCall<T>(
+  where: string,
+  what: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const answer = engineAnswer(err);
+    if (!answer) {
+      const code = systemCode(err);
+      if (code)
+        throw new ExternalServiceError(`Docker Engine at ${where} is unreachable (${code})`, {
+          retryable: true,
+          cause: err,
+          hint: 'is dockerd running, and may this user use its socket? (DOCKER_HOST=unix://... selects another)',
+        });
+      throw err;
+    }
+    if (answer.status === 404)
+      throw new NotFoundError(`${what}: ${answer.message}`, { cause: err });
+    throw new ExternalServiceError(
+      `${what}: Docker Engine answered ${answer.status}: ${answer.message}`,
+      {
+        retryable: answer.status >= 500,
+        status: answer.status,
+        cause: err,
+      },
+    );
+  }
+}
+
+/** True when the engine says the object does not exist. */
+export function isMissing(err: unknown): boolean {
+  return engineAnswer(err)?.status === 404;
+}
+
+/**
+ * Docker's multiplexed stream (exec and logs without a TTY): frames with an 8-byte header,
+ * byte 0 naming the stream (1 stdout, 2 stderr). Text without frames is returned as stdout.
+ */
+export function demux(raw: Buffer): { stdout: string; stderr: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= raw.length && raw[offset]! <= 2 && raw[offset + 1] === 0) {
+    const size = raw.readUInt32BE(offset + 4);
+    (raw[offset] === 2 ? err : out).push(raw.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  if (offset === 0) return { stdout: raw.toString('utf8'), stderr: '' };
+  return {
+    stdout: Buffer.concat(out).toString('utf8'),
+    stderr: Buffer.concat(err).toString('utf8'),
+  };
+}
