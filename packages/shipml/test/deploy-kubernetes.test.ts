@@ -4,11 +4,13 @@
  * by scripts/kubernetes.sh. Images are never pulled there, so releases name fictional
  * digests; kwok keeps pods labelled shipml.test/never-ready=true unready.
  */
-import type {
-  V1Deployment,
-  V1Ingress,
-  V1Secret,
-  V2HorizontalPodAutoscaler,
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Deployment,
+  type V1Ingress,
+  type V1Secret,
+  type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -258,6 +260,24 @@ describe('Kubernetes target: objects on the cluster', () => {
     await expect(
       kube.admin().core.readNamespacedService({ name: app, namespace }),
     ).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('reports the load balancer address once the cloud assigns one', async () => {
+    const app = uniqueApp();
+    const plain = new KubernetesTarget({ kubeconfig, namespace, pollIntervalMs: 200 });
+    const result = await plain.deploy(releases.v1, specFor(app, { replicas: 1 }));
+    expect(result.url).toBeUndefined();
+    // No cloud controller here: play its part and set the Service's status.
+    await kube.admin().core.patchNamespacedServiceStatus(
+      {
+        name: app,
+        namespace,
+        body: { status: { loadBalancer: { ingress: [{ ip: '203.0.113.7' }] } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    expect((await plain.status(app)).url).toBe('http://203.0.113.7/');
+    await plain.destroy(app);
   });
 
   it('refuses to roll back an app that is not deployed', async () => {
