@@ -31,3 +31,10 @@ export {
 export { modelDigest, type Manifest, type FileEntry } from './model-store/manifest.js';
 export type { ChannelPointer } from './model-store/channels.js';
 export type { PullResult } from './model-store/pull.js';
+export * from './deploy/types.js';
+export { openTarget, type TargetSelection } from './deploy/targets.js';
+export { releaseOf, provenanceOf } from './deploy/release.js';
+export { appName, deployConfig, deploySpec } from './deploy/spec.js';
+export { startLoad, type LoadOptions, type LoadReport, type LoadRequest } from './deploy/load.js';
+export { DockerTarget, type DockerTargetOptions } from './deploy/docker/target.js';
+export { KubernetesTarget } from './deploy/kubernetes/index.js';

@@ -28,6 +28,9 @@ import { runDeployConformance } from '../src/deploy/conformance.js';
 import { KubernetesTarget } from '../src/deploy/kubernetes/index.js';
 import { REQUIRED_RULES } from '../src/deploy/kubernetes/rbac.js';
 import { DEFAULT_SPEC, RolloutError, type DeploySpec } from '../src/deploy/types.js';
+import { parse } from 'yaml';
+import { runCli } from './helpers/cli.js';
+import { required as requiredEnv } from './services.js';
 import { kube, release, uniqueApp, uniqueNamespace } from './kubernetes.js';
 
 // Read now, so a missing or foreign cluster fails the file at once.
@@ -412,3 +415,61 @@ async function closedPort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+describe('shipml render, deploy, status, destroy on Kubernetes', () => {
+  const app = `cli-${Date.now().toString(36)}`;
+  let dir: string;
+  // A real image in the test registry (the node base image): render and deploy read its digest.
+  const image = () => requiredEnv('SHIPML_TEST_BASE_NODE');
+  const env = () => ({ KUBECONFIG: kube.kubeconfig, HOME: dir });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'shipml-kcli-'));
+    await writeFile(
+      join(dir, 'shipml.yaml'),
+      `deploy:\n  target: kubernetes\n  app: ${app}\n  replicas: 2\n  kubernetes:\n    service: { type: ClusterIP, port: 80 }\n`,
+    );
+  });
+  afterAll(async () => {
+    await runCli(['destroy', '--yes'], { cwd: dir, env: env() });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('render prints the manifests, pinned by digest, and --validate dry-runs them', async () => {
+    const run = await runCli(['render', image(), '--validate'], { cwd: dir, env: env() });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const docs = run.stdout
+      .split(/^---$/m)
+      .map((d) => parse(d) as { kind: string; spec?: unknown });
+    expect(docs.map((d) => d.kind)).toEqual(['Service', 'Deployment']);
+    expect(run.stdout).toMatch(
+      new RegExp(`image: ${image().replace(/:24$/, '')}@sha256:[0-9a-f]{64}`),
+    );
+  });
+
+  it('deploy rolls out through the controller; status says what serves', async () => {
+    const run = await runCli(['deploy', image()], { cwd: dir, env: env() });
+    expect(run.stderr).not.toMatch(/error/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^deployed revision 1, /);
+    const status = await runCli(['status', '--json'], { cwd: dir, env: env() });
+    const parsed = JSON.parse(status.stdout) as {
+      target: string;
+      live: { image: string };
+      replicas: { ready: number; desired: number };
+    };
+    expect(parsed.target).toBe('kubernetes');
+    expect(parsed.live.image).toMatch(/@sha256:[0-9a-f]{64}$/);
+    expect(parsed.replicas).toMatchObject({ ready: 2, desired: 2 });
+  }, 60_000);
+
+  it('a kubeconfig that does not exist is one clear error line', async () => {
+    const run = await runCli(['status', '--kubeconfig', join(dir, 'missing.yaml')], {
+      cwd: dir,
+      env: env(),
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toMatch(/^error: .*missing\.yaml/);
+  });
+});

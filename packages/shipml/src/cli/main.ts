@@ -8,6 +8,7 @@ import type { CliContext } from './context.js';
 import { buildCommand } from './build.js';
 import { imageCommand } from './image.js';
 import { demoCommand } from './demo.js';
+import { releaseCommands } from './deploy.js';
 
 import { modelCommand, type CommandRunner } from './model.js';
 import { Output } from './output.js';
@@ -66,6 +67,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   program.addCommand(modelCommand(run));
   program.addCommand(buildCommand(run));
   program.addCommand(imageCommand(run));
+  for (const cmd of releaseCommands(run)) program.addCommand(cmd);
   program.addCommand(demoCommand(run));
   // Commands built on their own do not inherit these: apply them to the whole tree, so every
   // help text and usage error goes through the (redacting) output and none calls exit().

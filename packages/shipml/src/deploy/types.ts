@@ -127,7 +127,8 @@ export type RolloutFailure =
  * rollback, or undefined if nothing was live before), `rolledBack` whether a rollback ran.
  */
 export class RolloutError extends ShipmlError {
-  readonly code = 'ROLLOUT_FAILED';
+  /** CANCELLED for a cancelled rollout (exit status 130, like any cancellation), else ROLLOUT_FAILED. */
+  readonly code: string;
   constructor(
     message: string,
     readonly failure: RolloutFailure,
@@ -136,6 +137,7 @@ export class RolloutError extends ShipmlError {
     options: { hint?: string; cause?: unknown } = {},
   ) {
     super(message, options);
+    this.code = failure === 'cancelled' ? 'CANCELLED' : 'ROLLOUT_FAILED';
   }
 }
 

@@ -354,17 +354,13 @@ export class DockerTarget implements DeployTarget {
     }
     const state = await this.read(app);
     const name = names.proxy(app);
-    if (state.proxy) {
-      const container = this.docker.getContainer(state.proxy.Id);
-      if (state.proxy.Labels[LABEL.proxy] === settings) {
-        if (state.proxy.State !== 'running')
-          await engineCall(this.where, `starting ${name}`, () => container.start());
-        await this.waitAdmin(container);
-        return container;
-      }
-      // Port, readiness path or image changed: HAProxy cannot change those at run time.
-      say(`load balancer settings changed: recreating ${name} (connections to it are cut once)`);
-      await container.remove({ force: true });
+    const current = state.proxy;
+    if (current?.Labels[LABEL.proxy] === settings) {
+      const container = this.docker.getContainer(current.Id);
+      if (current.State !== 'running')
+        await engineCall(this.where, `starting ${name}`, () => container.start());
+      await this.waitAdmin(container);
+      return container;
     }
     await this.ensureImage(this.proxyImage).catch((err: unknown) => {
       throw new ConfigError(
@@ -374,13 +370,26 @@ export class DockerTarget implements DeployTarget {
         },
       );
     });
+    // Port, readiness path or image changed: HAProxy cannot change those at run time, so a
+    // new proxy replaces the old one — started beside it when the host port differs (the old
+    // one serves until the new one runs), else in its place.
+    const host = `${this.address}:${this.options.port}`;
+    const samePort =
+      current !== undefined &&
+      (JSON.parse(current.Labels[LABEL.proxy] ?? '{}') as { host?: string }).host === host;
+    if (current) {
+      say(
+        `load balancer settings changed: replacing ${name}${samePort ? ' (open connections are cut)' : ''}`,
+      );
+      if (samePort) await this.docker.getContainer(current.Id).remove({ force: true });
+    }
     const running = liveRevision(state)?.replicas.filter((r) => r.running) ?? [];
     const servers = await Promise.all(
       running.map(async (r) => ({ slot: r.slot, address: await this.addressOf(r, app) })),
     );
     const container = await engineCall(this.where, `creating ${name}`, () =>
       this.docker.createContainer({
-        name,
+        name: current && !samePort ? `${name}-next` : name,
         Image: this.proxyImage,
         Cmd: ['haproxy', '-W', '-db', '-f', CONFIG_PATH],
         Labels: { [LABEL.app]: app, [LABEL.role]: 'proxy', [LABEL.proxy]: settings },
@@ -399,13 +408,27 @@ export class DockerTarget implements DeployTarget {
       await container.start();
     } catch (err) {
       await container.remove({ force: true }).catch(() => undefined);
+      // Nothing half-made: a first deploy that cannot start its proxy leaves no network.
+      if (state.revisions.length === 0 && !current)
+        await this.docker
+          .getNetwork(network)
+          .remove()
+          .catch(() => undefined);
       const message = engineAnswer(err)?.message ?? (err as Error).message;
       if (/already allocated|address already in use/i.test(message))
-        throw new ConfigError(
-          `port ${this.address}:${this.options.port} for ${app}'s load balancer is in use`,
-          { hint: 'stop what listens there, or set deploy.docker.port to a free port' },
-        );
-      throw new ConfigError(`load balancer ${name} did not start: ${message}`, { cause: err });
+        throw new ConfigError(`port ${host} for ${app}'s load balancer is in use`, {
+          hint: 'stop what listens there, or set deploy.docker.port to a free port',
+        });
+      const lost = samePort
+        ? `; the previous load balancer is gone: nothing serves at ${host}`
+        : '';
+      throw new ConfigError(`load balancer ${name} did not start: ${message}${lost}`, {
+        cause: err,
+      });
+    }
+    if (current && !samePort) {
+      await this.docker.getContainer(current.Id).remove({ force: true });
+      await container.rename({ name });
     }
     await this.waitAdmin(container);
     say(`load balancer ${name} listens on http://${this.address}:${this.options.port}/`);

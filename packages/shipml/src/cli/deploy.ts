@@ -1,0 +1,280 @@
+import { Command } from 'commander';
+import type { LoadedConfig } from '../config/load.js';
+import { ConfigError } from '../core/errors.js';
+import { releaseOf } from '../deploy/release.js';
+import { appName, deployConfig, deploySpec, type DeployConfig } from '../deploy/spec.js';
+import { openTarget } from '../deploy/targets.js';
+import type { DeployEvent, DeploySpec, DeployTarget, Revision } from '../deploy/types.js';
+import { parseReference } from '../oci/remote/reference.js';
+import { loadCliConfig, targetOptions, type CliContext } from './context.js';
+import type { CommandRunner } from './model.js';
+import { commonOptions, registryOptions, type CommonFlags, type RegistryFlags } from './options.js';
+import { shortDigest, table } from './output.js';
+
+/** Flags that choose and reach the deploy target (all commands of the release side). */
+interface TargetFlags extends CommonFlags, RegistryFlags {
+  config?: string;
+  target?: 'docker' | 'kubernetes';
+  app?: string;
+  port?: number;
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+}
+
+interface DeployFlags extends TargetFlags {
+  replicas?: number;
+  timeout?: number;
+}
+
+const integer = (what: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConfigError(`${what} must be a positive integer, got "${value}"`);
+  return n;
+};
+
+function targetFlags(cmd: Command): Command {
+  return commonOptions(
+    registryOptions(
+      cmd
+        .option(
+          '-c, --config <file>',
+          'shipml.yaml to use (default: nearest in this or a parent directory)',
+        )
+        .option('--target <kind>', 'docker | kubernetes (default: deploy.target, else docker)')
+        .option('--app <name>', 'the app on the target (default: deploy.app, else the model name)')
+        .option(
+          '--port <port>',
+          'docker: host port of the load balancer on 127.0.0.1',
+          integer('--port'),
+        )
+        .option(
+          '--kubeconfig <file>',
+          'kubernetes: kubeconfig (default: KUBECONFIG, ~/.kube/config, in-cluster)',
+        )
+        .option('--context <name>', 'kubernetes: kubeconfig context')
+        .option('-n, --namespace <name>', 'kubernetes: namespace'),
+    ),
+  );
+}
+
+/** `shipml deploy`, `status`, `rollback`, `render`, `destroy`: the operator's commands. */
+export function releaseCommands(run: CommandRunner): Command[] {
+  const runner =
+    <F extends CommonFlags>(
+      body: (ctx: CliContext, flags: F, ...args: string[]) => Promise<void>,
+    ) =>
+    async (...args: unknown[]) => {
+      const cmd = args[args.length - 1] as Command;
+      const flags = cmd.opts<F>();
+      const positional = args.slice(0, -2) as string[];
+      await run((ctx) => body(ctx, flags, ...positional), {
+        json: Boolean(flags.json),
+        debug: Boolean(flags.debug),
+      });
+    };
+
+  const deploy = targetFlags(
+    new Command('deploy')
+      .description(
+        'roll an image out to the target, health-gated; rolls back by itself if it fails',
+      )
+      .argument('<image>', 'registry reference (tag or @sha256 digest); deployed pinned by digest')
+      .option('--replicas <n>', 'replicas (default: deploy.replicas)', integer('--replicas'))
+      .option(
+        '--timeout <seconds>',
+        'roll back if not done within this many seconds (default: deploy.progressDeadlineSeconds)',
+        integer('--timeout'),
+      ),
+  ).action(runner<DeployFlags>(deployAction));
+
+  const status = targetFlags(
+    new Command('status')
+      .description('what serves now: revision, image, commit, model, ready replicas, URL')
+      .option('--history', 'also list the revisions kept for rollback'),
+  ).action(runner<TargetFlags & { history?: boolean }>(statusAction));
+
+  const rollback = targetFlags(
+    new Command('rollback')
+      .description(
+        'roll back to the previous revision (or --to REVISION), health-gated like deploy',
+      )
+      .option('--to <revision>', 'revision number (see shipml status --history)', integer('--to')),
+  ).action(runner<TargetFlags & { to?: number }>(rollbackAction));
+
+  const destroy = targetFlags(
+    new Command('destroy')
+      .description('remove the app from the target: every replica, the load balancer, the history')
+      .option('--yes', 'really remove it'),
+  ).action(runner<TargetFlags & { yes?: boolean }>(destroyAction));
+
+  const render = targetFlags(
+    new Command('render')
+      .description(
+        'print the Kubernetes manifests of a release as YAML (for GitOps), without applying them',
+      )
+      .argument('<image>', 'registry reference (tag or @sha256 digest); rendered pinned by digest')
+      .option('--replicas <n>', 'replicas (default: deploy.replicas)', integer('--replicas'))
+      .option('--validate', 'also check them with a server-side dry run on the cluster'),
+  ).action(runner<DeployFlags & { validate?: boolean }>(renderAction));
+
+  return [deploy, status, rollback, render, destroy];
+}
+
+interface Selected {
+  loaded: LoadedConfig;
+  deploy: DeployConfig;
+  app: string;
+  target: DeployTarget;
+}
+
+async function select(ctx: CliContext, flags: TargetFlags, image?: string): Promise<Selected> {
+  const loaded = await loadCliConfig(ctx, flags);
+  const deploy = deployConfig(loaded.config);
+  const app = flags.app ?? appName(loaded.config, loaded.file, ctx.cwd);
+  const registry = image ? parseReference(image).registry : undefined;
+  const target = await openTarget(
+    {
+      kind: flags.target ?? deploy.target,
+      deploy,
+      docker: { port: flags.port },
+      kubernetes: {
+        kubeconfig: flags.kubeconfig,
+        context: flags.context,
+        namespace: flags.namespace,
+      },
+      registry,
+      registryConfig: loaded.config.registry,
+    },
+    ctx.env,
+  );
+  return { loaded, deploy, app, target };
+}
+
+function progress(ctx: CliContext, json: boolean | undefined) {
+  return (event: DeployEvent) => {
+    if (json) return;
+    const counts = event.replicas
+      ? ` [${event.replicas.ready}/${event.replicas.desired} ready, ${event.replicas.updated} updated]`
+      : '';
+    ctx.output.note(`${new Date().toISOString()} ${event.message}${counts}`);
+  };
+}
+
+function describe(r: Revision): string {
+  const p = r.provenance;
+  const parts = [
+    `revision ${r.number}`,
+    r.image.replace(/@sha256:.*/, '@' + shortDigest(r.image.slice(r.image.indexOf('@') + 1))),
+  ];
+  if (p.commit) parts.push(`commit ${p.commit.slice(0, 12)}`);
+  if (p.model) parts.push(`model ${p.model.name}@${p.model.version}`);
+  return parts.join(', ');
+}
+
+async function deployAction(ctx: CliContext, flags: DeployFlags, image?: string): Promise<void> {
+  const { loaded, deploy, app, target } = await select(ctx, flags, image);
+  const spec: DeploySpec = {
+    ...deploySpec(deploy, app),
+    ...(flags.replicas ? { replicas: flags.replicas } : {}),
+    ...(flags.timeout ? { progressDeadlineSeconds: flags.timeout } : {}),
+  };
+  const release = await releaseOf(image!, targetOptions(ctx, loaded, flags));
+  const result = await target.deploy(release, spec, {
+    signal: ctx.signal,
+    onEvent: progress(ctx, flags.json),
+  });
+  if (flags.json) return ctx.output.json({ app, target: target.kind, ...result });
+  ctx.output.line(`deployed ${describe(result.revision)} in ${result.seconds} s`);
+  if (result.url) ctx.output.line(`serving at ${result.url}`);
+}
+
+async function statusAction(
+  ctx: CliContext,
+  flags: TargetFlags & { history?: boolean },
+): Promise<void> {
+  const { app, target } = await select(ctx, flags);
+  const status = await target.status(app);
+  const history = flags.history ? await target.history(app) : undefined;
+  if (flags.json) return ctx.output.json({ ...status, target: target.kind, history });
+  if (!status.live) ctx.output.line(`${app}: not deployed (${target.kind})`);
+  else {
+    ctx.output.line(`${app} on ${target.kind}: ${describe(status.live)}`);
+    ctx.output.line(`  image     ${status.live.image}`);
+    if (status.live.provenance.model)
+      ctx.output.line(
+        `  model     ${status.live.provenance.model.name}@${status.live.provenance.model.version} (${status.live.provenance.model.digest})`,
+      );
+    ctx.output.line(`  replicas  ${status.replicas.ready}/${status.replicas.desired} ready`);
+    ctx.output.line(`  since     ${status.live.deployedAt}`);
+    if (status.url) ctx.output.line(`  url       ${status.url}`);
+  }
+  if (status.rollout) ctx.output.line(`  rollout   ${status.rollout}`);
+  if (history?.length) {
+    ctx.output.line('');
+    for (const line of table(
+      ['REVISION', 'DEPLOYED', 'COMMIT', 'MODEL', 'IMAGE'],
+      history.map((r) => [
+        String(r.number) + (r.number === status.live?.number ? '*' : ''),
+        r.deployedAt,
+        r.provenance.commit?.slice(0, 12) ?? '-',
+        r.provenance.model ? `${r.provenance.model.name}@${r.provenance.model.version}` : '-',
+        r.image,
+      ]),
+    ))
+      ctx.output.line(line);
+  }
+}
+
+async function rollbackAction(
+  ctx: CliContext,
+  flags: TargetFlags & { to?: number },
+): Promise<void> {
+  const { app, target } = await select(ctx, flags);
+  const result = await target.rollback(app, flags.to, {
+    signal: ctx.signal,
+    onEvent: progress(ctx, flags.json),
+  });
+  if (flags.json) return ctx.output.json({ app, target: target.kind, ...result });
+  ctx.output.line(`rolled back: ${describe(result.revision)} serves (${result.seconds} s)`);
+}
+
+async function renderAction(
+  ctx: CliContext,
+  flags: DeployFlags & { validate?: boolean },
+  image?: string,
+): Promise<void> {
+  const { loaded, deploy, app, target } = await select(
+    ctx,
+    { ...flags, target: 'kubernetes' },
+    image,
+  );
+  const { KubernetesTarget } = await import('../deploy/kubernetes/index.js');
+  const { manifestsToYaml } = await import('../deploy/kubernetes/yaml.js');
+  if (!(target instanceof KubernetesTarget))
+    throw new ConfigError('render needs the Kubernetes target');
+  const spec = {
+    ...deploySpec(deploy, app),
+    ...(flags.replicas ? { replicas: flags.replicas } : {}),
+  };
+  const release = await releaseOf(image!, targetOptions(ctx, loaded, flags));
+  if (flags.validate) await target.validate(release, spec);
+  const objects = target.render(release, spec);
+  if (flags.json) return ctx.output.json(objects);
+  ctx.output.line(manifestsToYaml(objects).replace(/\n$/, ''));
+}
+
+async function destroyAction(
+  ctx: CliContext,
+  flags: TargetFlags & { yes?: boolean },
+): Promise<void> {
+  const { app, target } = await select(ctx, flags);
+  if (!flags.yes)
+    throw new ConfigError(`shipml destroy removes ${app} from ${target.kind} with its history`, {
+      hint: 'add --yes to do it',
+    });
+  await target.destroy(app);
+  if (flags.json) return ctx.output.json({ app, target: target.kind, destroyed: true });
+  ctx.output.line(`${app} removed from ${target.kind}`);
+}
