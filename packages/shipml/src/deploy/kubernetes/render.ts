@@ -161,7 +161,8 @@ function podTemplate(
   options: RenderOptions,
 ): V1PodTemplateSpec {
   const { app } = spec;
-  const env = { ...provenanceEnv(release), ...spec.env };
+  // PORT as on the Docker target: apps that read it listen where the probes look.
+  const env = { PORT: String(spec.port), ...provenanceEnv(release), ...spec.env };
   const container: V1Container = {
     name: CONTAINER,
     image: release.image,
