@@ -162,7 +162,11 @@ function podTemplate(
 ): V1PodTemplateSpec {
   const { app } = spec;
   // PORT as on the Docker target: apps that read it listen where the probes look.
-  const env = { PORT: String(spec.port), ...provenanceEnv(release), ...spec.env };
+  const env: Record<string, string> = {
+    PORT: String(spec.port),
+    ...provenanceEnv(release),
+    ...spec.env,
+  };
   const container: V1Container = {
     name: CONTAINER,
     image: release.image,
