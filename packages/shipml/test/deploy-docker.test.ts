@@ -128,6 +128,27 @@ describe('Docker target: bad input and faults', () => {
     expect(await engineContainers(app)).toEqual([]);
   });
 
+  it('a release that crashes at start is rolled back, with its last log line as the reason', async () => {
+    const target = new DockerTarget({ port: await freePort(), proxyImage: proxyImage() });
+    const spec = { ...specFor(`${ns}-k`), replicas: 1 };
+    try {
+      await target.deploy(releases.v1, spec);
+      const crashing = { ...spec, env: { ...spec.env, MODEL_PATH: '/nonexistent' } };
+      const err = await target.deploy(releases.v2, crashing).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(RolloutError);
+      expect(err).toMatchObject({ failure: 'crash-loop', rolledBack: true });
+      expect((err as Error).message).toMatch(
+        /replica shipml-.*-r2-1 (exited with code 1|keeps crashing \(restarted \d time\(s\)\)) \(last log line: .*MODEL_PATH \/nonexistent does not exist.*\); rolled back, revision 1 .* still serves/,
+      );
+      expect((await target.status(spec.app)).live?.image).toBe(releases.v1.image);
+    } finally {
+      await target.destroy(spec.app);
+    }
+  }, 120_000);
+
   it('a load balancer port in use is one clear error and leaves nothing behind', async () => {
     const busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));

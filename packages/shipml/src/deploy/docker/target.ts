@@ -572,11 +572,17 @@ export class DockerTarget implements DeployTarget {
     for (;;) {
       if (signal?.aborted) throw new ReplicaFailure('the rollout was cancelled', 'cancelled');
       const info = await container.inspect();
-      if (!info.State.Running || info.State.Restarting || info.RestartCount > 0)
+      if (!info.State.Running || info.State.Restarting || info.RestartCount > 0) {
+        // Once the engine has restarted it, the exit code of the crash is gone.
+        const how =
+          info.State.Running || info.State.Restarting
+            ? `keeps crashing (restarted ${info.RestartCount} time(s))`
+            : `exited with code ${info.State.ExitCode}`;
         throw new ReplicaFailure(
-          `replica ${replica.name} exited with code ${info.State.ExitCode}${await this.lastLog(container)}`,
+          `replica ${replica.name} ${how}${await this.lastLog(container)}`,
           'crash-loop',
         );
+      }
       last = (await admin.slots()).find((s) => s.slot === replica.slot);
       if (last?.status === 'UP') return;
       if (Date.now() > deadline)
@@ -588,14 +594,15 @@ export class DockerTarget implements DeployTarget {
     }
   }
 
+  /** The log line that best says why a replica stopped, as ` (last log line: ...)`. */
   private async lastLog(container: Docker.Container): Promise<string> {
     const raw = await container
-      .logs({ stdout: true, stderr: true, tail: 5, follow: false })
+      .logs({ stdout: true, stderr: true, tail: 20, follow: false })
       .catch(() => undefined);
     if (!raw) return '';
     const { stdout, stderr } = demux(raw);
-    const text = `${stdout}\n${stderr}`.trim().split('\n').pop()?.trim();
-    return text ? ` (last log line: ${text.slice(0, 200)})` : '';
+    const line = telltaleLine(`${stdout}\n${stderr}`);
+    return line ? ` (last log line: ${line.slice(0, 200)})` : '';
   }
 
   /** Drains a replica out of the load balancer, then stops it (kept for rollback). */
@@ -663,4 +670,34 @@ function describeCheck(slot: SlotState | undefined): string {
   if (slot.check.startsWith('L4CON')) return 'connection refused';
   if (slot.check.startsWith('L4TOUT') || slot.check.startsWith('L7TOUT')) return 'timed out';
   return slot.check;
+}
+
+/**
+ * The last line that reads like an error (else the last line) of a log, made readable when it
+ * is a JSON log record (pino, bunyan, structlog): its message and its error's message.
+ */
+export function telltaleLine(log: string): string | undefined {
+  const lines = log
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const line =
+    lines.findLast((l) => /error|fatal|exception|panic|traceback|failed/i.test(l)) ?? lines.at(-1);
+  if (!line?.startsWith('{')) return line;
+  try {
+    const record = JSON.parse(line) as {
+      msg?: unknown;
+      message?: unknown;
+      err?: { message?: unknown };
+      error?: { message?: unknown } | string;
+    };
+    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const message = text(record.msg) ?? text(record.message);
+    const error =
+      text(record.err?.message) ??
+      (typeof record.error === 'string' ? record.error : text(record.error?.message));
+    return [message, error].filter(Boolean).join(': ') || line;
+  } catch {
+    return line;
+  }
 }
