@@ -50,3 +50,8 @@ export function provenanceEnv(input: ProvenanceInput): Record<string, string> {
   if (input.version) env.APP_VERSION = input.version;
   return env;
 }
+
+/** The tags an image gets when none are configured: latest and the short commit. */
+export function defaultTags(revision: string | undefined): string[] {
+  return revision ? ['latest', revision.slice(0, 12).replace(/-dirty$/, '')] : ['latest'];
+}

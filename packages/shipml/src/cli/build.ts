@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { buildProject } from '../build/project.js';
+import { defaultTags } from '../build/provenance.js';
 import { ConfigError } from '../core/errors.js';
 import { defaultCacheDir } from '../model-store/cache.js';
 import { parseLocation, writeImage, type ImageLocation, type WriteResult } from '../oci/targets.js';
@@ -160,8 +161,4 @@ function outputLocation(output: string, repository: string | undefined): ImageLo
     return parseLocation(repository);
   }
   return parseLocation(output);
-}
-
-function defaultTags(revision: string | undefined): string[] {
-  return revision ? ['latest', revision.slice(0, 12).replace(/-dirty$/, '')] : ['latest'];
 }

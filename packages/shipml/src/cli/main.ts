@@ -9,6 +9,7 @@ import { buildCommand } from './build.js';
 import { imageCommand } from './image.js';
 import { demoCommand } from './demo.js';
 import { releaseCommands } from './deploy.js';
+import { pipelineCommands } from './run.js';
 
 import { modelCommand, type CommandRunner } from './model.js';
 import { Output } from './output.js';
@@ -67,6 +68,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   program.addCommand(modelCommand(run));
   program.addCommand(buildCommand(run));
   program.addCommand(imageCommand(run));
+  for (const cmd of pipelineCommands(run)) program.addCommand(cmd);
   for (const cmd of releaseCommands(run)) program.addCommand(cmd);
   program.addCommand(demoCommand(run));
   // Commands built on their own do not inherit these: apply them to the whole tree, so every

@@ -44,6 +44,8 @@ export class Output {
           ...(err.hint ? { hint: err.hint } : {}),
           ...serviceFields(err),
         },
+        // A failed pipeline run carries its report: machines get it with the error.
+        ...('report' in err ? { report: (err as { report: unknown }).report } : {}),
       });
     }
     this.note(`error: ${firstLine(err.message)}`);

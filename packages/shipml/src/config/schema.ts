@@ -86,6 +86,67 @@ export const ConfigSchema = z
       })
       .strict()
       .optional(),
+    test: z
+      .object({
+        /** The app's own tests, run by `sh -c` in the build context with MODEL_PATH set to the fetched model. */
+        command: z.string().min(1),
+        timeoutSeconds: z.number().int().min(1).max(86_400).default(900),
+        env: z.record(z.string(), z.string()).default({}),
+      })
+      .strict()
+      .optional(),
+    evaluate: z
+      .object({
+        /** Prints the model's metrics as a JSON object (its last stdout line that is one); MODEL_PATH is set. */
+        command: z.string().min(1),
+        timeoutSeconds: z.number().int().min(1).max(86_400).default(900),
+        env: z.record(z.string(), z.string()).default({}),
+      })
+      .strict()
+      .optional(),
+    gate: z
+      .object({
+        /** Absolute bounds per metric, e.g. accuracy: { min: 0.92 }. */
+        thresholds: z
+          .record(
+            z.string().min(1),
+            z
+              .object({ min: z.number().optional(), max: z.number().optional() })
+              .strict()
+              .refine((t) => t.min !== undefined || t.max !== undefined, 'expected min or max'),
+          )
+          .default({}),
+        /** Champion/challenger: no worse than the model in production by more than `margin`. */
+        champion: z
+          .object({
+            metric: z.string().min(1),
+            margin: z.number().min(0).default(0),
+            /** Which way is better for this metric. */
+            better: z.enum(['higher', 'lower']).default('higher'),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    verify: z
+      .object({
+        /** A path whose answer must mention the expected commit and model digest; null to skip. */
+        versionPath: z.string().startsWith('/').nullable().default('/version'),
+        /** A sample request that must answer 2xx, e.g. a prediction. */
+        request: z
+          .object({
+            method: z.enum(['GET', 'POST']).default('POST'),
+            path: z.string().startsWith('/'),
+            body: z.string().optional(),
+            contentType: z.string().default('application/json'),
+          })
+          .strict()
+          .optional(),
+        timeoutSeconds: z.number().int().min(1).max(600).default(30),
+      })
+      .strict()
+      .optional(),
     deploy: z
       .object({
         /** Where releases go: `docker` (one machine, a reverse proxy in front) or `kubernetes`. */
