@@ -82,6 +82,7 @@ class Run {
       inputs: undefined,
       reusedFrom: undefined,
       image: undefined,
+      layers: undefined,
       metrics: undefined,
       stages: [],
       live: undefined,
@@ -188,6 +189,7 @@ export async function runPipeline(options: BuildRunOptions): Promise<RunReport> 
     if (previous?.image) {
       run.report.reusedFrom = previous.id;
       run.report.image = previous.image;
+      run.report.layers = previous.layers;
       run.report.metrics = previous.metrics;
       const why = `inputs equal run ${previous.id}'s: reusing ${previous.image.reference}`;
       for (const stage of ['fetch-model', 'test', 'evaluate', 'gate', 'build', 'push'] as const)
@@ -351,6 +353,7 @@ async function buildStages(
       target: options.registry,
       onLog: (line) => run.log('build', line),
     });
+    run.report.layers = built.layers;
     return `${built.image.digest}: ${built.layers.map((l) => `${l.kind} ${l.status}`).join(', ')}`;
   });
 

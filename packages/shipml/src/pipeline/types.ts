@@ -58,6 +58,8 @@ export interface RunReport {
   /** The run reused the image of an earlier run with the same inputs. */
   reusedFrom: string | undefined;
   image: { reference: string; digest: string } | undefined;
+  /** The image's layers as built (or reused): what changed since the last build shows here. */
+  layers: Array<{ kind: string; digest: string; size: number; status: string }> | undefined;
   metrics: Record<string, number> | undefined;
   stages: StageReport[];
   /** What serves after the run (undefined when it stopped before deploying). */

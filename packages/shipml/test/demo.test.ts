@@ -1,0 +1,70 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIGITS } from './helpers/digits.js';
+import { runCli } from './helpers/cli.js';
+
+/**
+ * `shipml demo`, the README's main job, end to end on this machine: the real training, the
+ * real pipeline, a rollout under load, the gate. Run twice: the demo must be repeatable.
+ */
+const run = promisify(execFile);
+let dir: string;
+let port: number;
+const env = () => ({
+  HOME: process.env.HOME ?? homedir(),
+  PATH: process.env.PATH,
+  SHIPML_CI_CACHE: process.env.SHIPML_CI_CACHE,
+});
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'shipml-demo-'));
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: DIGITS });
+}, 120_000);
+
+afterAll(async () => {
+  const stopped = await runCli(['demo', '--stop', '--dir', dir, '--port', String(port)], {
+    env: env(),
+  });
+  expect(stopped.code).toBe(0);
+  await rm(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe('shipml demo', () => {
+  it('ships v1, rolls v2 out under load with 0 failed requests, and the gate stops v3', async () => {
+    const out = await runCli(['demo', '--dir', dir, '--port', String(port)], { env: env() });
+    expect(out.stderr).not.toMatch(/^error/m);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(
+      /^1\. A data scientist trains digits v1 and publishes it: held-out accuracy 0\.9\d+$/m,
+    );
+    expect(out.stdout).toContain(`digits serves at http://127.0.0.1:${port}/`);
+    expect(out.stdout).toMatch(
+      /layers: dependencies and app unchanged \(same digests\); model new/,
+    );
+    expect(out.stdout).toMatch(
+      /load: \d+ requests at 20\/s, 0 failed; answers switched v1 \(from .*\) → v2 \(from/,
+    );
+    expect(out.stdout).toMatch(/^ {3}stopped at gate: quality gate: accuracy 0\.\d+ >= 0\.92$/m);
+    const version = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as {
+      model: { version: string };
+    };
+    expect(version.model.version).toBe('2');
+  }, 300_000);
+
+  it('runs again on the same machine: new versions, the same app, the same URL', async () => {
+    const out = await runCli(['demo', '--dir', dir, '--port', String(port)], { env: env() });
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/trains digits v4 /);
+    expect(out.stdout).toMatch(/0 failed; answers switched v4 .*→ v5/);
+    expect(out.stdout).toContain(`digits serves at http://127.0.0.1:${port}/ (model v5)`);
+  }, 300_000);
+});
