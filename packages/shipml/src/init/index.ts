@@ -1,0 +1,202 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { promisify } from 'node:util';
+import { ConfigError } from '../core/errors.js';
+import { appName } from '../deploy/spec.js';
+import { storeBackends } from '../model-store/registry.js';
+import { validateName } from '../model-store/names.js';
+import { parseReference } from '../oci/remote/reference.js';
+import { azurePipelinePath, renderAzurePipeline } from './azure.js';
+import { ciSpec, secretNames, type CiSystem } from './ci.js';
+import { nextSteps, notes } from './advice.js';
+import { renderConfig } from './config-file.js';
+import { detectProject, type DetectedProject } from './detect.js';
+import { githubWorkflowPath, renderGithubWorkflow } from './github.js';
+import { writeAll, type PlannedFile, type WrittenFile } from './write.js';
+
+export { CI_SYSTEMS, type CiSystem } from './ci.js';
+export type { DetectedProject } from './detect.js';
+
+/** The base image of the native Node.js builder when --base is not given. */
+export const DEFAULT_NODE_BASE = 'node:22-bookworm-slim';
+const DEFAULT_PORT = 8080;
+
+export interface InitOptions {
+  /** The app directory. */
+  dir: string;
+  /** Where paths are shown relative to (the user's working directory). */
+  cwd: string;
+  model?: string | undefined;
+  store?: string | undefined;
+  /** registry/repository, without tag or digest. */
+  image?: string | undefined;
+  target?: 'docker' | 'kubernetes' | undefined;
+  /** Which builder when both a package.json and a Dockerfile are there (default: dockerfile). */
+  builder?: 'node' | 'dockerfile' | undefined;
+  /** Base image of the Node.js builder. */
+  base?: string | undefined;
+  ci: CiSystem[];
+  /** The branch releases come from (default: origin's default branch, else the current one, else main). */
+  branch?: string | undefined;
+  force: boolean;
+  /** The shipml version CI should run when the app has no shipml of its own (default: this one). */
+  version?: string | undefined;
+}
+
+export interface InitResult {
+  project: {
+    dir: string;
+    kind: DetectedProject['kind'];
+    alsoFound: string | null;
+    model: string;
+    app: string;
+    cmd: string[] | null;
+  };
+  files: Array<WrittenFile & { what: 'config' | CiSystem }>;
+  /** Secret names the CI definitions read (GitHub secrets; Azure secret variables). */
+  secrets: string[];
+  notes: string[];
+  nextSteps: string[];
+}
+
+/**
+ * `shipml init`: detects the app in `dir`, then writes shipml.yaml beside it and CI
+ * definitions that call shipml at the repository root: all of them, or none when any would
+ * replace an existing file without `force`.
+ */
+export async function initProject(options: InitOptions): Promise<InitResult> {
+  const dir = resolve(options.cwd, options.dir);
+  const target = options.target ?? 'docker';
+  if (options.image) checkImage(options.image);
+  if (options.store) checkStoreUrl(options.store);
+  if (options.model) validateName(options.model);
+  if (!(await stat(dir).catch(() => undefined))?.isDirectory())
+    throw new ConfigError(`${dir} is not a directory`);
+
+  const project = await detectProject(dir, options.builder);
+  const model = options.model ?? modelNameFrom(project.dirName);
+  const app = appName({ model: { name: model, channel: 'latest' } }, undefined, dir);
+  const root = (await repositoryRoot(dir)) ?? dir;
+  const workdir = relative(root, dir).split(sep).join('/');
+  const branch = options.branch ?? (await defaultBranch(root)) ?? 'main';
+  const version = options.version ?? ownVersion();
+  const port = (project.kind === 'dockerfile' ? project.port : undefined) ?? DEFAULT_PORT;
+
+  const display = (path: string) => relative(options.cwd, path) || path;
+  const planned: Array<PlannedFile & { what: 'config' | CiSystem }> = [];
+  const add = (what: 'config' | CiSystem, path: string, content: string) =>
+    planned.push({ what, path, display: display(path), content });
+
+  add(
+    'config',
+    join(dir, 'shipml.yaml'),
+    renderConfig({
+      project,
+      model,
+      store: options.store,
+      image: options.image,
+      target,
+      app,
+      port,
+      base: options.base ?? DEFAULT_NODE_BASE,
+    }),
+  );
+  const spec = ciSpec({ project, app, workdir, branch, store: options.store, target, version });
+  const ci = [...new Set(options.ci)];
+  if (ci.includes('github'))
+    add('github', join(root, githubWorkflowPath(spec)), renderGithubWorkflow(spec));
+  if (ci.includes('azure'))
+    add('azure', join(root, azurePipelinePath(spec)), renderAzurePipeline(spec));
+
+  const written = await writeAll(planned, options.force);
+  const secrets = ci.length ? secretNames(spec) : [];
+  return {
+    project: {
+      dir,
+      kind: project.kind,
+      alsoFound: project.alsoFound ?? null,
+      model,
+      app,
+      cmd: project.kind === 'node' ? (project.cmd?.argv ?? null) : null,
+    },
+    files: written.map((w, i) => ({ ...w, what: planned[i]!.what })),
+    secrets,
+    notes: notes(project, options, target),
+    nextSteps: nextSteps({ project, options, ci, secrets, target, branch, version }),
+  };
+}
+
+/** A model name from a directory name: `My App` -> `my-app`. */
+function modelNameFrom(dirName: string): string {
+  const name = dirName
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/[._-]{2,}/g, '-')
+    .replace(/^[._-]+|[._-]+$/g, '')
+    .slice(0, 128);
+  try {
+    return validateName(name);
+  } catch {
+    throw new ConfigError(`cannot derive a model name from the directory name "${dirName}"`, {
+      hint: 'pass --model NAME (lowercase letters and digits separated by ., _ or -)',
+    });
+  }
+}
+
+/**
+ * The store URL's shape, as the store registry reads it (the back end checks bucket and
+ * account names when it opens the store; init opens nothing and contacts nothing).
+ */
+function checkStoreUrl(url: string): void {
+  const match = /^([a-z0-9]+):\/\/([^?#]*)/.exec(url);
+  const schemes = Object.keys(storeBackends).map((k) => `${k}://`);
+  if (!match || !(match[1]! in storeBackends) || !match[2])
+    throw new ConfigError(`--store: invalid store URL: expected one of ${schemes.join(', ')}`, {
+      hint: 'e.g. s3://BUCKET/PREFIX or azblob://ACCOUNT/CONTAINER/PREFIX',
+    });
+  if (/^[^/]*@/.test(match[2]))
+    // Never echo it: whatever sits before the '@' is probably a password.
+    throw new ConfigError('--store: store URLs must not carry credentials (user:password@)', {
+      hint: 'CI passes credentials as environment variables from its secret store',
+    });
+}
+
+function checkImage(image: string): void {
+  const ref = parseReference(image);
+  const last = image.split('/').at(-1) ?? '';
+  if (ref.digest || last.includes(':'))
+    throw new ConfigError(
+      `--image ${image}: expected a repository (registry/repository, e.g. myacr.azurecr.io/digits) without tag or digest`,
+      { hint: 'tags come from image.tags, else latest and the short commit' },
+    );
+}
+
+/** The nearest directory at or above `dir` holding `.git` (a directory, or a worktree's file). */
+async function repositoryRoot(dir: string): Promise<string | undefined> {
+  for (let current = dir; ; current = dirname(current)) {
+    if (await stat(join(current, '.git')).catch(() => undefined)) return current;
+    if (dirname(current) === current) return undefined;
+  }
+}
+
+const run = promisify(execFile);
+
+/** origin's default branch, else the checked-out branch; undefined outside git. */
+async function defaultBranch(root: string): Promise<string | undefined> {
+  const git = async (...args: string[]) =>
+    (await run('git', ['-C', root, ...args], { timeout: 10_000 })).stdout.trim();
+  const origin = await git('symbolic-ref', '--short', 'refs/remotes/origin/HEAD').catch(() => '');
+  if (origin.startsWith('origin/')) return origin.slice('origin/'.length);
+  const current = await git('symbolic-ref', '--short', 'HEAD').catch(() => '');
+  return current || undefined;
+}
+
+function ownVersion(): string {
+  // src/init/ and dist/init/ are both two levels below the package root.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
