@@ -37,6 +37,9 @@ ROOT=$(cd "$HERE/../.." && pwd)
 DIGITS=$ROOT/examples/digits
 CLI=$ROOT/packages/shipml/dist/cli/main.js
 TSX=$DIGITS/node_modules/.bin/tsx
+# tsx as a loader inside node, not as its CLI: the CLI wraps node in a parent that SIGKILLs it
+# when it does not confirm a signal within 30 ms, and the scenarios need SIGTERM to clean up.
+TSX_LOADER=$DIGITS/node_modules/tsx/dist/loader.mjs
 RATE=${BENCH_RATE:-50}
 DEADLINE=${BENCH_DEADLINE:-15}
 KUBERNETES=${BENCH_KUBERNETES:-1}
@@ -110,7 +113,7 @@ for tool in node curl python3 timeout; do
   command -v "$tool" >/dev/null || die "$tool is not on PATH"
 done
 [ -n "$DOCKER" ] || die "docker (the client) is not on PATH"
-[ -x "$TSX" ] || die "$TSX is missing: scripts/services.sh install (npm ci in examples/digits)"
+[ -x "$TSX" ] && [ -f "$TSX_LOADER" ] || die "tsx is missing in examples/digits: scripts/services.sh install (npm ci there)"
 
 if [ "${BENCH_BUILD:-0}" = 1 ] || [ ! -f "$CLI" ] ||
   ! grep -q KubernetesTarget "$ROOT/packages/shipml/dist/index.js" 2>/dev/null; then
@@ -242,7 +245,7 @@ env BENCH_WORK="$WORK" BENCH_PREFIX="$PREFIX" BENCH_DOCKER="$DOCKER" \
   BENCH_NEVER_READY="$NEVER_READY" BENCH_RATE="$RATE" BENCH_DEADLINE="$DEADLINE" \
   BENCH_KUBERNETES="$KUBERNETES" BENCH_KUBECTL="$KUBECTL" BENCH_NAMESPACE="$NAMESPACE" \
   BENCH_NEVER_READY_LABEL="${SHIPML_TEST_KUBE_NEVER_READY_LABEL:-}" \
-  timeout 1200 "$TSX" --tsconfig "$HERE/tsconfig.json" "$HERE/rollout.ts" &
+  timeout 1200 node --import "$TSX_LOADER" "$HERE/rollout.ts" &
 CHILD=$!
 wait "$CHILD" || rc=$?
 CHILD=
