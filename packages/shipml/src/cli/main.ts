@@ -8,6 +8,7 @@ import type { CliContext } from './context.js';
 import { buildCommand } from './build.js';
 import { imageCommand } from './image.js';
 import { demoCommand } from './demo.js';
+import { initCommand } from './init.js';
 import { releaseCommands } from './deploy.js';
 import { pipelineCommands } from './run.js';
 
@@ -70,6 +71,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   program.addCommand(imageCommand(run));
   for (const cmd of pipelineCommands(run)) program.addCommand(cmd);
   for (const cmd of releaseCommands(run)) program.addCommand(cmd);
+  program.addCommand(initCommand(run));
   program.addCommand(demoCommand(run));
   // Commands built on their own do not inherit these: apply them to the whole tree, so every
   // help text and usage error goes through the (redacting) output and none calls exit().
