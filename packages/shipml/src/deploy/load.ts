@@ -95,7 +95,12 @@ export function startLoad(options: LoadOptions): LoadRun {
         return;
       }
       ok++;
-      const value = options.observe?.(body, req);
+      let value: string | undefined;
+      try {
+        value = options.observe?.(body, req);
+      } catch {
+        value = undefined; // an answer the observer cannot read is still an answer
+      }
       if (value !== undefined) {
         lastSeen = value;
         const entry = seen.get(value);

@@ -111,9 +111,8 @@ export class DockerTarget implements DeployTarget {
       }
     }
 
-    say(`pulling ${release.image}`);
     try {
-      await this.ensureImage(release.image);
+      await this.ensureImage(release.image, say);
     } catch (err) {
       throw new RolloutError(
         `image ${release.image} could not be pulled (${(err as Error).message}); nothing changed, ${this.describeLive(live)}`,
@@ -306,13 +305,14 @@ export class DockerTarget implements DeployTarget {
 
   // ---- images, network, proxy ----
 
-  private async ensureImage(image: string): Promise<void> {
+  private async ensureImage(image: string, say?: (message: string) => void): Promise<void> {
     try {
       await this.docker.getImage(image).inspect();
       return;
     } catch (err) {
       if (!isMissing(err)) throw err;
     }
+    say?.(`pulling ${image}`);
     const stream = await engineCall(this.where, `pulling ${image}`, () =>
       this.docker.pull(
         image,
