@@ -351,6 +351,9 @@ async function buildStages(
       modelRef: manifest ? `${manifest.name}@${manifest.version}` : undefined,
       cacheDir: options.cacheDir,
       target: options.registry,
+      sourceDateEpoch: options.env.SOURCE_DATE_EPOCH
+        ? Number(options.env.SOURCE_DATE_EPOCH)
+        : undefined,
       onLog: (line) => run.log('build', line),
     });
     run.report.layers = built.layers;
