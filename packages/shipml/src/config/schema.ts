@@ -20,6 +20,75 @@ export const StoreConfigSchema = z.union(
   { error: 'expected a store URL, or an object with `url` and back-end options' },
 );
 
+/** A command of the project's (tests, evaluation) the pipeline runs. */
+const CommandSchema = (description: string) =>
+  z
+    .object({
+      command: z.string().min(1).describe(description),
+      timeoutSeconds: z.number().int().min(1).max(86_400).default(900),
+      env: z.record(z.string(), z.string()).default({}),
+    })
+    .strict();
+
+/** A resource quantity (100m, 256Mi, 1.5): the API server's own pattern for them. */
+const quantity = z
+  .string()
+  .regex(
+    /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/,
+    'expected a Kubernetes quantity such as 100m, 0.5, 256Mi or 2Gi',
+  );
+const resourceList = z.record(z.string(), quantity);
+
+/** `deploy.kubernetes`: the cluster and the objects around the app (the Kubernetes target adds its own options). */
+export const KubernetesDeploySchema = z
+  .object({
+    /** kubeconfig file (default: KUBECONFIG, ~/.kube/config, else in-cluster). */
+    kubeconfig: z.string().min(1).optional(),
+    /** Context in the kubeconfig (default: its current-context). */
+    context: z.string().min(1).optional(),
+    namespace: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a namespace name (a DNS label)')
+      .default('default'),
+    service: z
+      .object({
+        type: z.enum(['LoadBalancer', 'ClusterIP', 'NodePort']).default('LoadBalancer'),
+        port: z.number().int().min(1).max(65535).default(80),
+      })
+      .strict()
+      .default({ type: 'LoadBalancer', port: 80 }),
+    /** An Ingress for this host name (the DNS name users reach). */
+    ingress: z
+      .object({
+        host: z.string().min(1),
+        className: z.string().min(1).optional(),
+        /** Secret with the TLS certificate for the host. */
+        tlsSecret: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    /** A HorizontalPodAutoscaler between min and max replicas. */
+    autoscale: z
+      .object({
+        min: z.number().int().min(1),
+        max: z.number().int().min(1),
+        cpuPercent: z.number().int().min(1).max(100).default(70),
+      })
+      .strict()
+      .refine((a) => a.min <= a.max, { message: 'autoscale.min must not exceed autoscale.max' })
+      .optional(),
+    resources: z
+      .object({ requests: resourceList.optional(), limits: resourceList.optional() })
+      .strict()
+      .default({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } }),
+    /**
+     * The uid (and gid) the app runs as. runAsNonRoot needs a numeric user the kubelet can
+     * check; 1000 is the `app` user of ShipML's base images.
+     */
+    runAsUser: z.number().int().min(1).default(1000),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     model: z
@@ -86,24 +155,12 @@ export const ConfigSchema = z
       })
       .strict()
       .optional(),
-    test: z
-      .object({
-        /** The app's own tests, run by `sh -c` in the build context with MODEL_PATH set to the fetched model. */
-        command: z.string().min(1),
-        timeoutSeconds: z.number().int().min(1).max(86_400).default(900),
-        env: z.record(z.string(), z.string()).default({}),
-      })
-      .strict()
-      .optional(),
-    evaluate: z
-      .object({
-        /** Prints the model's metrics as a JSON object (its last stdout line that is one); MODEL_PATH is set. */
-        command: z.string().min(1),
-        timeoutSeconds: z.number().int().min(1).max(86_400).default(900),
-        env: z.record(z.string(), z.string()).default({}),
-      })
-      .strict()
-      .optional(),
+    test: CommandSchema(
+      "The app's own tests, run by `sh -c` in the build context with MODEL_PATH set to the fetched model.",
+    ).optional(),
+    evaluate: CommandSchema(
+      "Prints the model's metrics as a JSON object (its last stdout line that is one); MODEL_PATH is set.",
+    ).optional(),
     gate: z
       .object({
         /** Absolute bounds per metric, e.g. accuracy: { min: 0.92 }. */
@@ -178,48 +235,7 @@ export const ConfigSchema = z
           })
           .strict()
           .optional(),
-        kubernetes: z
-          .object({
-            /** kubeconfig file (default: KUBECONFIG, ~/.kube/config, else in-cluster). */
-            kubeconfig: z.string().min(1).optional(),
-            context: z.string().min(1).optional(),
-            namespace: z.string().min(1).default('default'),
-            service: z
-              .object({
-                type: z.enum(['LoadBalancer', 'ClusterIP', 'NodePort']).default('LoadBalancer'),
-                port: z.number().int().min(1).max(65535).default(80),
-              })
-              .strict()
-              .default({ type: 'LoadBalancer', port: 80 }),
-            /** An Ingress for this host name (the DNS name users reach). */
-            ingress: z
-              .object({
-                host: z.string().min(1),
-                className: z.string().min(1).optional(),
-                /** Secret with the TLS certificate for the host. */
-                tlsSecret: z.string().min(1).optional(),
-              })
-              .strict()
-              .optional(),
-            /** A HorizontalPodAutoscaler between min and max replicas. */
-            autoscale: z
-              .object({
-                min: z.number().int().min(1),
-                max: z.number().int().min(1),
-                cpuPercent: z.number().int().min(1).max(100).default(70),
-              })
-              .strict()
-              .optional(),
-            resources: z
-              .object({
-                requests: z.record(z.string(), z.string()).optional(),
-                limits: z.record(z.string(), z.string()).optional(),
-              })
-              .strict()
-              .default({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } }),
-          })
-          .strict()
-          .optional(),
+        kubernetes: KubernetesDeploySchema.optional(),
       })
       .strict()
       .optional(),

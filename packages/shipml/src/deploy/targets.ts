@@ -69,6 +69,7 @@ export async function openTarget(
       ingress: k?.ingress,
       autoscale: k?.autoscale,
       resources: k?.resources,
+      runAsUser: k?.runAsUser,
       pullSecret: pull,
     },
     { env },

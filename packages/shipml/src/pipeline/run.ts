@@ -26,7 +26,15 @@ import { parseLocation, writeImage, type TargetOptions } from '../oci/targets.js
 import { runCommand } from './command.js';
 import { evaluateGate, parseMetrics, type Metrics } from './gate.js';
 import { RunStore } from './runs.js';
-import type { RunEvent, RunInputs, RunReport, StageName, StageReport, Trigger } from './types.js';
+import {
+  STAGES,
+  type RunEvent,
+  type RunInputs,
+  type RunReport,
+  type StageName,
+  type StageReport,
+  type Trigger,
+} from './types.js';
 import { verifyRelease } from './verify.js';
 
 const git = promisify(execFile);
@@ -505,19 +513,7 @@ function describeInputs(i: RunInputs): string {
 
 /** True when a run stopping after `until` includes `stage`. */
 function reached(until: StageName | undefined, stage: StageName): boolean {
-  if (!until) return true;
-  const order = [
-    'resolve',
-    'fetch-model',
-    'test',
-    'evaluate',
-    'gate',
-    'build',
-    'push',
-    'deploy',
-    'verify',
-  ];
-  return order.indexOf(stage) <= order.indexOf(until);
+  return !until || STAGES.indexOf(stage) <= STAGES.indexOf(until);
 }
 
 function sha256(bytes: Buffer): string {
