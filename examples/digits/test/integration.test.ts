@@ -182,11 +182,8 @@ describe('life cycle', () => {
       PORT: String(20000 + Math.floor(Math.random() * 20000)),
     });
     await waitFor(`${srv.url}/readyz`, 200);
-    for (let i = 0; i < 20; i++) {
-      const r = await postJson(srv.url, { input: Array.from(sample(test, i)) });
-      expect(r.status).toBe(200);
-    }
-    // /readyz answers once one worker is ready; wait (bounded) until both have said so.
+    // /readyz answers once one worker is ready; wait (bounded) until both have said so, since
+    // a request the kernel hands to a worker still loading its model is rightly a 503.
     const readyPids = () => {
       const pids = new Set<number>();
       for (const line of srv.output().trim().split('\n')) {
@@ -197,6 +194,10 @@ describe('life cycle', () => {
     };
     for (let waited = 0; readyPids().size < 2 && waited < 15_000; waited += 100) await sleep(100);
     expect(readyPids().size).toBe(2);
+    for (let i = 0; i < 20; i++) {
+      const r = await postJson(srv.url, { input: Array.from(sample(test, i)) });
+      expect(r.status).toBe(200);
+    }
     srv.proc.kill('SIGTERM');
     expect(await srv.exited).toBe(0);
   });
