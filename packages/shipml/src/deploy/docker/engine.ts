@@ -3,6 +3,7 @@
  * turned into ShipML's one-line errors.
  */
 import Docker from 'dockerode';
+import { LABEL, names, readState, type AppState, type Replica } from './state.js';
 import { ExternalServiceError, NotFoundError, systemCode } from '../../core/errors.js';
 import { dockerSocket } from '../../oci/docker/engine.js';
 
@@ -77,4 +78,76 @@ export function demux(raw: Buffer): { stdout: string; stderr: string } {
     stdout: Buffer.concat(out).toString('utf8'),
     stderr: Buffer.concat(err).toString('utf8'),
   };
+}
+
+/** Credentials the engine pulls with (X-Registry-Auth). */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
+/** One Docker Engine and what the Docker target reads from it: the app's containers, images, addresses. */
+export class Engine {
+  readonly docker: Docker;
+  readonly where: string;
+
+  constructor(
+    env: NodeJS.ProcessEnv = process.env,
+    private readonly registryAuth?: RegistryAuth,
+  ) {
+    ({ docker: this.docker, where: this.where } = connectEngine(env));
+  }
+
+  async list(app: string): Promise<Docker.ContainerInfo[]> {
+    return engineCall(this.where, `listing ${app}'s containers`, () =>
+      this.docker.listContainers({ all: true, filters: { label: [`${LABEL.app}=${app}`] } }),
+    );
+  }
+
+  async read(app: string): Promise<AppState> {
+    return readState(await this.list(app));
+  }
+
+  async ensureImage(image: string, say?: (message: string) => void): Promise<void> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return;
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    say?.(`pulling ${image}`);
+    const stream = await engineCall(this.where, `pulling ${image}`, () =>
+      this.docker.pull(image, this.registryAuth ? { authconfig: this.registryAuth } : {}),
+    );
+    await new Promise<void>((resolve, reject) =>
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null, messages: Array<{ error?: string }>) => {
+          const failed = err?.message ?? messages.find((m) => m.error)?.error;
+          if (failed) reject(new Error(failed));
+          else resolve();
+        },
+      ),
+    );
+  }
+
+  /** Load balancer servers for running replicas (those without an address are left out). */
+  async servers(
+    replicas: readonly Replica[],
+    app: string,
+  ): Promise<Array<{ slot: number; address: string }>> {
+    const found = await Promise.all(
+      replicas.map(async (r) => ({ slot: r.slot, address: await this.addressOf(r, app) })),
+    );
+    return found.filter((s): s is { slot: number; address: string } => s.address !== undefined);
+  }
+
+  /** The replica's address on the app's network; undefined when it has none (not running). */
+  async addressOf(replica: Replica, app: string): Promise<string | undefined> {
+    const info = await engineCall(this.where, `inspecting ${replica.name}`, () =>
+      this.docker.getContainer(replica.id).inspect(),
+    );
+    return info.NetworkSettings.Networks[names.network(app)]?.IPAddress || undefined;
+  }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { demux } from './engine.js';
-import { telltaleLine } from './target.js';
+import { telltaleLine } from './replicas.js';
 
 describe('telltaleLine', () => {
   it('prefers the last line that reads like an error over the last line', () => {

@@ -1,0 +1,208 @@
+/**
+ * The build half of a run: fetch the model, test, evaluate, gate, build, push. Each stage
+ * must pass for the next to start, so a failing test or gate never pushes anything.
+ */
+
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { buildProject, modelInput } from '../build/project.js';
+import { defaultTags } from '../build/provenance.js';
+import { CancelledError, ConfigError } from '../core/errors.js';
+import { provenanceOf } from '../deploy/release.js';
+import { appName } from '../deploy/spec.js';
+import type { Release } from '../deploy/types.js';
+import type { Manifest } from '../model-store/manifest.js';
+import { parseLocation, writeImage } from '../oci/targets.js';
+import { runCommand } from './command.js';
+import { evaluateGate, parseMetrics, type Metrics } from './gate.js';
+import type { StageName } from './types.js';
+import { type Run, StageFailure, reached, type BuildRunOptions } from './run-state.js';
+
+export async function buildStages(
+  run: Run,
+  options: BuildRunOptions,
+  appDir: string,
+  manifest: Manifest | undefined,
+): Promise<Release | undefined> {
+  const { config, signal } = options;
+  const runDir = join(options.runs.dir, run.report.id);
+  let modelDir: string | undefined;
+  if (manifest && options.repo) {
+    const repo = options.repo;
+    await run.stage('fetch-model', async () => {
+      modelDir = await modelInput(
+        repo,
+        manifest,
+        options.cacheDir,
+        config.build?.modelPath,
+        signal,
+      ).dir();
+      const mib = manifest.size / (1024 * 1024);
+      return `${manifest.name}@${manifest.version} (${manifest.files.length} files, ${mib.toFixed(1)} MiB), every file's sha256 verified`;
+    });
+  } else run.skip('fetch-model', 'no model.name in shipml.yaml');
+  if (!reached(options.until, 'test')) return undefined;
+
+  const childEnv = (extra: Record<string, string>, model = modelDir): NodeJS.ProcessEnv => ({
+    ...options.env,
+    ...extra,
+    CI: 'true',
+    ...(model ? { MODEL_PATH: model } : {}),
+  });
+  if (config.test) {
+    const test = config.test;
+    await run.stage('test', async () => {
+      await mkdir(runDir, { recursive: true });
+      const result = await runCommand(test.command, {
+        cwd: appDir,
+        env: childEnv(test.env),
+        timeoutSeconds: test.timeoutSeconds,
+        signal,
+        onLine: (line) => run.log('test', line),
+        logFile: join(runDir, 'test.log'),
+      });
+      if (result.cancelled) throw new CancelledError('the run was cancelled during the tests');
+      if (result.timedOut)
+        throw new StageFailure(
+          `\`${test.command}\` did not finish within ${test.timeoutSeconds} s`,
+        );
+      if (result.code !== 0)
+        throw new StageFailure(
+          `\`${test.command}\` failed (exit ${result.code ?? result.signal}): ${lastMeaningful(result.tail)}`,
+        );
+      return `\`${test.command}\` passed (log: ${join(runDir, 'test.log')})`;
+    });
+  } else run.skip('test', 'no test.command in shipml.yaml');
+
+  if (!reached(options.until, 'evaluate')) return undefined;
+  const evaluate = async (model: string | undefined, stage: StageName): Promise<Metrics> => {
+    const e = config.evaluate!;
+    const result = await runCommand(e.command, {
+      cwd: appDir,
+      env: childEnv(e.env, model),
+      timeoutSeconds: e.timeoutSeconds,
+      signal,
+      onLine: (line) => run.log(stage, line),
+    });
+    if (result.cancelled) throw new CancelledError('the run was cancelled during the evaluation');
+    if (result.code !== 0 || result.timedOut)
+      throw new StageFailure(
+        `\`${e.command}\` failed (${result.timedOut ? 'timed out' : `exit ${result.code ?? result.signal}`}): ${lastMeaningful(result.tail)}`,
+      );
+    const metrics = parseMetrics(result.stdout);
+    if (!metrics)
+      throw new StageFailure(`\`${e.command}\` printed no JSON object of metrics on stdout`);
+    return metrics;
+  };
+  if (config.evaluate) {
+    await run.stage('evaluate', async () => {
+      run.report.metrics = await evaluate(modelDir, 'evaluate');
+      return formatMetrics(run.report.metrics);
+    });
+  } else if (manifest?.metrics) {
+    run.report.metrics = numbers(manifest.metrics);
+    run.skip(
+      'evaluate',
+      `no evaluate.command: using the published metrics (${formatMetrics(run.report.metrics)})`,
+    );
+  } else run.skip('evaluate', 'no evaluate.command and no published metrics');
+
+  if (config.gate) {
+    const gate = config.gate;
+    await run.stage('gate', async () => {
+      const candidate = run.report.metrics ?? {};
+      const champion = gate.champion ? await championMetrics(run, options, evaluate) : undefined;
+      const verdict = evaluateGate(gate, candidate, champion);
+      for (const line of verdict.checks) run.log('gate', line);
+      if (!verdict.passed) throw new StageFailure(`quality gate: ${verdict.failure}`);
+      return verdict.checks.join('; ');
+    });
+  } else run.skip('gate', 'no gate in shipml.yaml');
+
+  if (!reached(options.until, 'build')) return undefined;
+  let built: Awaited<ReturnType<typeof buildProject>> | undefined;
+  await run.stage('build', async () => {
+    built = await buildProject({
+      config,
+      configFile: options.configFile,
+      cwd: appDir,
+      repo: options.repo,
+      modelRef: manifest ? `${manifest.name}@${manifest.version}` : undefined,
+      cacheDir: options.cacheDir,
+      target: options.registry,
+      sourceDateEpoch: options.env.SOURCE_DATE_EPOCH
+        ? Number(options.env.SOURCE_DATE_EPOCH)
+        : undefined,
+      onLog: (line) => run.log('build', line),
+    });
+    run.report.layers = built.layers;
+    return `${built.image.digest}: ${built.layers.map((l) => `${l.kind} ${l.status}`).join(', ')}`;
+  });
+
+  if (!reached(options.until, 'push')) return undefined;
+  let release: Release | undefined;
+  await run.stage('push', async () => {
+    const repository = config.image?.repository;
+    if (!repository)
+      throw new ConfigError(`${options.configFile}: image.repository is needed to push`, {
+        hint: 'set image.repository (e.g. myacr.azurecr.io/digits), or stop with --until build',
+      });
+    const image = built!.image;
+    const tags = config.image?.tags ?? defaultTags(run.report.inputs?.commit);
+    const written = await writeImage(image, parseLocation(repository), tags, options.registry);
+    run.report.image = { reference: written.reference, digest: image.digest };
+    release = {
+      image: written.reference,
+      provenance: provenanceOf(image.config.config?.Labels ?? {}),
+    };
+    const bytes = written.push?.uploadedBytes ?? 0;
+    return `${written.reference} (tags ${tags.join(', ')}; ${(bytes / (1024 * 1024)).toFixed(1)} MiB uploaded)`;
+  });
+  return release;
+}
+
+/** The model in production (the live revision's) and its metrics: published, else evaluated. */
+async function championMetrics(
+  run: Run,
+  options: BuildRunOptions,
+  evaluate: (model: string | undefined, stage: StageName) => Promise<Metrics>,
+): Promise<{ label: string; metrics: Metrics | undefined } | undefined> {
+  const app = appName(options.config, options.configFile, dirname(options.configFile));
+  const target = await run.deployTarget();
+  const live = (await target.status(app)).live?.provenance.model;
+  if (!live || !options.repo) return undefined;
+  const label = `${live.name}@${live.version}`;
+  const manifest = await options.repo.resolve(label, options.signal);
+  if (manifest.metrics) return { label, metrics: numbers(manifest.metrics) };
+  if (!options.config.evaluate) return { label, metrics: undefined };
+  run.log('gate', `evaluating the champion ${label} (it has no published metrics)`);
+  const dir = await modelInput(
+    options.repo,
+    manifest,
+    options.cacheDir,
+    undefined,
+    options.signal,
+  ).dir();
+  return { label, metrics: await evaluate(dir, 'gate') };
+}
+
+function numbers(record: Record<string, unknown>): Metrics {
+  return Object.fromEntries(
+    Object.entries(record).filter((e): e is [string, number] => typeof e[1] === 'number'),
+  );
+}
+
+function formatMetrics(m: Metrics): string {
+  return Object.entries(m)
+    .map(([k, v]) => `${k} ${+v.toPrecision(6)}`)
+    .join(', ');
+}
+
+function lastMeaningful(tail: string[]): string {
+  const lines = tail.map((l) => l.trim()).filter(Boolean);
+  return (
+    lines.findLast((l) => /fail|error|✗|×|assert/i.test(l)) ??
+    lines.at(-1) ??
+    'no output'
+  ).slice(0, 200);
+}
