@@ -288,14 +288,42 @@ describe('shipml run', () => {
     await configure();
   }, 120_000);
 
-  it('the model store down stops the run at resolve', async () => {
-    const out = await runCli(['run', '--store', `file://${join(work, 'nowhere')}`], {
-      cwd: repo,
-      env: { HOME: work },
-    });
+  it('the model store down stops the run at resolve, naming the store', async () => {
+    const closed = await freePort();
+    const out = await runCli(
+      [
+        'run',
+        '--store',
+        `s3://models/prod?endpoint=http://127.0.0.1:${closed}&retries=1&timeoutSeconds=2`,
+      ],
+      {
+        cwd: repo,
+        env: {
+          HOME: work,
+          AWS_ACCESS_KEY_ID: 'x',
+          AWS_SECRET_ACCESS_KEY: 'y',
+          AWS_REGION: 'us-east-1',
+        },
+      },
+    );
     expect(out.code).toBe(1);
-    expect(out.stderr).toMatch(/failed at resolve: .*tiny/);
-  });
+    expect(out.stderr).toMatch(
+      new RegExp(`failed at resolve: .*127\\.0\\.0\\.1:${closed}.*(unreachable|ECONNREFUSED)`),
+    );
+  }, 60_000);
+
+  it('an evaluate command measures the candidate; its metrics, not the published ones, meet the gate', async () => {
+    await configure(
+      `evaluate:\n  command: ${JSON.stringify(`echo evaluating; echo '{"accuracy": 0.42, "n": 100}'`)}\n`,
+    );
+    const out = await shipml(['run', '--json', '--model', 'tiny@2', '--until', 'gate']);
+    expect(out.code).toBe(1);
+    const { report: r } = JSON.parse(out.stdout) as { report: RunReport };
+    expect(r.metrics).toEqual({ accuracy: 0.42, n: 100 });
+    expect(r.stages.find((s) => s.name === 'evaluate')?.status).toBe('succeeded');
+    expect(r.failure).toEqual({ stage: 'gate', message: 'quality gate: accuracy 0.42 >= 0.9' });
+    await configure();
+  }, 60_000);
 
   it('--until push stops before deploying; shipml release rolls it out later', async () => {
     await publish('7', 0.97);
