@@ -36,6 +36,14 @@ export function runDeployConformance(c: DeployConformance): void {
   const { target, spec, releases } = c;
   const timeout = (c.timeoutSeconds ?? 120) * 1000;
 
+  /** `image` is live on every replica, and (where the target has a data path) answers. */
+  const expectServing = async (image: string) => {
+    const status = await target.status(spec.app);
+    expect(status.live?.image).toBe(image);
+    expect(status.replicas.ready).toBe(spec.replicas);
+    if (c.serving) expect(await c.serving()).toBe(image);
+  };
+
   describe(`DeployTarget conformance: ${c.kind}`, { sequential: true }, () => {
     afterAll(async () => {
       await target.destroy(spec.app);
@@ -55,10 +63,7 @@ export function runDeployConformance(c: DeployConformance): void {
         expect(result.revision.image).toBe(releases.v1.image);
         expect(result.revision.provenance).toEqual(releases.v1.provenance);
         expect(events.length).toBeGreaterThan(0);
-        const status = await target.status(spec.app);
-        expect(status.live?.image).toBe(releases.v1.image);
-        expect(status.replicas.ready).toBe(spec.replicas);
-        if (c.serving) expect(await c.serving()).toBe(releases.v1.image);
+        await expectServing(releases.v1.image);
       },
       timeout,
     );
@@ -103,10 +108,7 @@ export function runDeployConformance(c: DeployConformance): void {
         expect(rollout.rolledBack).toBe(true);
         expect(rollout.live?.image).toBe(releases.v2.image);
         expect(rollout.message).toMatch(/roll/i);
-        const status = await target.status(spec.app);
-        expect(status.live?.image).toBe(releases.v2.image);
-        expect(status.replicas.ready).toBe(spec.replicas);
-        if (c.serving) expect(await c.serving()).toBe(releases.v2.image);
+        await expectServing(releases.v2.image);
       },
       timeout,
     );
@@ -159,10 +161,7 @@ export function runDeployConformance(c: DeployConformance): void {
         expect(err).toBeInstanceOf(RolloutError);
         expect((err as RolloutError).failure).toBe('cancelled');
         expect((err as RolloutError).live?.image).toBe(releases.v2.image);
-        const status = await target.status(spec.app);
-        expect(status.live?.image).toBe(releases.v2.image);
-        expect(status.replicas.ready).toBe(spec.replicas);
-        if (c.serving) expect(await c.serving()).toBe(releases.v2.image);
+        await expectServing(releases.v2.image);
       },
       timeout,
     );
