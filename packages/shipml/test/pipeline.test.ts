@@ -231,6 +231,26 @@ describe('shipml run', () => {
     await configure();
   }, 120_000);
 
+  it('a secret the tests print stays out of the output, the report and the test log', async () => {
+    const secret = 'planted-secret-4242';
+    await configure(
+      '',
+      'echo "using token $SHIPML_REGISTRY_PASSWORD"; echo "failed with $SHIPML_REGISTRY_PASSWORD" >&2; exit 1',
+    );
+    const out = await runCli(['run', '--json', '--model', 'tiny@2'], {
+      cwd: repo,
+      env: { HOME: work, PATH: process.env.PATH, SHIPML_REGISTRY_PASSWORD: secret },
+    });
+    expect(out.code).toBe(1);
+    const { report: r } = JSON.parse(out.stdout) as { report: RunReport };
+    expect(r.failure?.message).toContain('failed with ***');
+    const saved = await readFile(join(repo, '.shipml', 'runs', `${r.id}.json`), 'utf8');
+    const log = await readFile(join(repo, '.shipml', 'runs', r.id, 'test.log'), 'utf8');
+    expect(log).toContain('using token ***');
+    for (const text of [out.stdout, out.stderr, saved, log]) expect(text).not.toContain(secret);
+    await configure();
+  }, 60_000);
+
   it('a tampered model stops at fetch-model with an integrity error', async () => {
     await publish('5', 0.97);
     const file = join(work, 'store', 'tiny', '5', 'files', 'weights.bin');

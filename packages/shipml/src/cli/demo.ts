@@ -137,7 +137,7 @@ async function demo(ctx: CliContext, flags: DemoFlags): Promise<void> {
         signal: ctx.signal,
         registry: { env: ctx.env, signal: ctx.signal },
         cacheDir: join(dir, 'cache'),
-        runs: new RunStore(join(dir, '.shipml', 'runs')),
+        runs: new RunStore(join(dir, '.shipml', 'runs'), (text) => ctx.redactor.redact(text)),
         openTarget: () => Promise.resolve(target),
         repo,
         trigger,

@@ -125,7 +125,9 @@ function common(
     signal: ctx.signal,
     registry,
     cacheDir,
-    runs: new RunStore(join(dirname(configFile), '.shipml', 'runs')),
+    runs: new RunStore(join(dirname(configFile), '.shipml', 'runs'), (text) =>
+      ctx.redactor.redact(text),
+    ),
     openTarget: () =>
       openTarget(
         {

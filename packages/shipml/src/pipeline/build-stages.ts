@@ -60,6 +60,7 @@ export async function buildStages(
         signal,
         onLine: (line) => run.log('test', line),
         logFile: join(runDir, 'test.log'),
+        redact: options.runs.redact,
       });
       if (result.cancelled) throw new CancelledError('the run was cancelled during the tests');
       if (result.timedOut)

@@ -24,8 +24,10 @@ export interface CommandOptions {
   signal?: AbortSignal | undefined;
   /** Every output line, as it comes. */
   onLine?: ((line: string) => void) | undefined;
-  /** Full output goes here too. */
+  /** Full output goes here too, line by line. */
   logFile?: string | undefined;
+  /** Applied to every line written to the log file (secrets masked). */
+  redact?: ((line: string) => string) | undefined;
 }
 
 const KEEP_BYTES = 1024 * 1024;
@@ -40,17 +42,25 @@ export async function runCommand(command: string, options: CommandOptions): Prom
   const log = options.logFile ? createWriteStream(options.logFile) : undefined;
   let stdout = '';
   const tail: string[] = [];
+  const take = (line: string) => {
+    log?.write((options.redact ? options.redact(line) : line) + '\n');
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+    options.onLine?.(line);
+  };
+  /** Splits a stream into lines; `end` takes a last line without a newline. */
   const lineSplitter = () => {
     let rest = '';
-    return (chunk: Buffer) => {
-      const text = rest + chunk.toString('utf8');
-      const lines = text.split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) {
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        options.onLine?.(line);
-      }
+    return {
+      push(chunk: Buffer) {
+        const lines = (rest + chunk.toString('utf8')).split('\n');
+        rest = lines.pop() ?? '';
+        lines.forEach(take);
+      },
+      end() {
+        if (rest) take(rest);
+        rest = '';
+      },
     };
   };
   const outLines = lineSplitter();
@@ -58,12 +68,10 @@ export async function runCommand(command: string, options: CommandOptions): Prom
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString('utf8');
     if (stdout.length > KEEP_BYTES) stdout = stdout.slice(-KEEP_BYTES);
-    log?.write(chunk);
-    outLines(chunk);
+    outLines.push(chunk);
   });
   child.stderr.on('data', (chunk: Buffer) => {
-    log?.write(chunk);
-    errLines(chunk);
+    errLines.push(chunk);
   });
 
   let timedOut = false;
@@ -100,6 +108,8 @@ export async function runCommand(command: string, options: CommandOptions): Prom
     },
   );
   clearTimeout(timer);
+  outLines.end();
+  errLines.end();
   options.signal?.removeEventListener('abort', onAbort);
   await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
   return { code, signal, stdout, tail, timedOut, cancelled };

@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import type { RunInputs, RunReport } from './types.js';
 
 export class RunStore {
-  constructor(readonly dir: string) {}
+  /** `redact` masks secrets (the CLI passes its redactor): reports are read by people and tools. */
+  constructor(
+    readonly dir: string,
+    readonly redact: (text: string) => string = (text) => text,
+  ) {}
 
   /** A sortable, unique run id: time, then randomness. */
   static newId(now = new Date()): string {
@@ -23,7 +27,7 @@ export class RunStore {
     await mkdir(this.dir, { recursive: true });
     const file = join(this.dir, `${report.id}.json`);
     const temp = `${file}.${process.pid}.partial`;
-    await writeFile(temp, JSON.stringify(report, null, 2) + '\n');
+    await writeFile(temp, this.redact(JSON.stringify(report, null, 2)) + '\n');
     await rename(temp, file);
     return file;
   }
