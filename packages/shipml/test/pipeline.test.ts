@@ -3,11 +3,11 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { promisify, stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerTarget } from '../src/deploy/docker/target.js';
 import type { RunReport } from '../src/pipeline/types.js';
-import { runCli, spawnCli } from './helpers/cli.js';
+import { CLI_BIN, runCli, spawnCli } from './helpers/cli.js';
 import { registries, required } from './services.js';
 
 /**
@@ -368,6 +368,19 @@ describe('shipml run', () => {
     expect(rr.image?.digest).toBe(r.image?.digest);
     expect((await served()).model).toBe(r.inputs!.model!.digest);
   }, 180_000);
+
+  it('in a terminal, the stages show live (listr2) with their outcome', async () => {
+    // `script` gives the CLI a pseudo-terminal, as a developer's shell would.
+    const command = `stty cols 160 rows 50; ${process.execPath} ${CLI_BIN} run --model tiny@2 --until gate`;
+    const { CI: _ci, ...inherited } = process.env; // CI=true would select plain lines
+    const env = { ...inherited, HOME: work };
+    const out = await run('script', ['-qec', command, '/dev/null'], { cwd: repo, env });
+    const screen = stripVTControlCharacters(out.stdout);
+    expect(screen).toMatch(/✔ resolve \([\d.]+ s\): commit [0-9a-f]{12}, model tiny@2/);
+    expect(screen).toMatch(/✔ test \([\d.]+ s\): `test -f "\$MODEL_PATH\/weights.bin"` passed/);
+    expect(screen).toMatch(/✔ gate \([\d.]+ s\): accuracy 0.96 >= 0.9: ok/);
+    expect(screen).toMatch(/run \S+ succeeded in [\d.]+ s/);
+  }, 60_000);
 
   it('Ctrl-C during the tests ends them and leaves a cancelled report', async () => {
     await configure('', 'echo $$ > test.pid; sleep 60');
