@@ -230,7 +230,7 @@ start() {
   local t0=$SECONDS
   certs
   local pki=$STATE/pki etcd_port peer_port api_port kcm_port sched_port server
-  etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port); kcm_port=$(free_port); sched_port=$(free_port)
+  etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
   server=https://127.0.0.1:$api_port
   kubeconfig "$server" >"$STATE/kubeconfig"
   chmod 600 "$STATE/kubeconfig"
@@ -255,6 +255,9 @@ start() {
     --profiling=false
   wait_for kube-apiserver 90 curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "$server/readyz"
 
+  # Picked only now: while the apiserver starts, its connections to etcd take ephemeral ports,
+  # and a port picked earlier may be one of them by the time a later server binds it.
+  kcm_port=$(free_port); sched_port=$(free_port)
   run kube-controller-manager "$BIN/kube-controller-manager" \
     --kubeconfig "$STATE/kubeconfig" --authentication-kubeconfig "$STATE/kubeconfig" \
     --authorization-kubeconfig "$STATE/kubeconfig" \
@@ -332,7 +335,17 @@ stop_pids() { # names...: SIGTERM, wait up to 10s, then SIGKILL
 
 case "${1:-}" in
   install) install ;;
-  start) start ;;
+  start)
+    # A free port can still be taken between picking and binding it (by another program's
+    # outgoing connection): a start that fails is stopped and tried again, at most 3 times.
+    for attempt in 1 2 3; do
+      if bash "${BASH_SOURCE[0]}" start-once; then exit 0; fi
+      log "start failed (attempt $attempt of 3)"
+      stop_quietly
+    done
+    exit 1
+    ;;
+  start-once) start ;;
   stop) stop_quietly; log "stopped" ;;
   env) cat "$STATE/env" ;;
   *) echo "usage: $0 install|start|stop|env" >&2; exit 2 ;;
