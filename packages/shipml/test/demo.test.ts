@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIGITS } from './helpers/digits.js';
 import { runCli } from './helpers/cli.js';
+import { freePort } from './helpers/ports.js';
 
 /**
  * `shipml demo`, the README's main job, end to end on this machine: the real training, the
@@ -23,10 +23,7 @@ const env = () => ({
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'shipml-demo-'));
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
+  port = await freePort();
   await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: DIGITS });
 }, 120_000);
 

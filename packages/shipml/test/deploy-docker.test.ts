@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { freePort } from './helpers/ports.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,14 +21,6 @@ import { ConfigError, ExternalServiceError } from '../src/core/errors.js';
 const ns = `d${Date.now().toString(36)}`;
 let work: string;
 const releases = {} as DigitsReleases;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function specFor(app: string): DeploySpec {
   return { ...DEFAULT_SPEC, app, replicas: 2, drainSeconds: 2, env: { LOG_LEVEL: 'warn' } };

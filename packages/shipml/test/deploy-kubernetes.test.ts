@@ -13,7 +13,7 @@ import {
   type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from './helpers/ports.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -390,7 +390,7 @@ describe('Kubernetes target: clear errors', () => {
   });
 
   it('an API server that does not answer is a retryable ExternalServiceError naming the server', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const token = 'unreachable-token-0123456789';
     const file = join(scratch, 'unreachable.kubeconfig');
     await writeFile(file, kube.kubeconfigWithToken(token, `https://127.0.0.1:${port}`));
@@ -406,15 +406,6 @@ describe('Kubernetes target: clear errors', () => {
     expect(inspect(err, { depth: 10 })).not.toContain(token);
   });
 });
-
-/** A loopback port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('shipml render, deploy, status, destroy on Kubernetes', () => {
   const app = `cli-${Date.now().toString(36)}`;
