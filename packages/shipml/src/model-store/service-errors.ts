@@ -7,6 +7,7 @@ import {
   isAbortError,
   CancelledError,
   systemCode,
+  NETWORK_ERROR_CODES,
 } from '../core/errors.js';
 
 /** What a back end knows about a failed call, extracted from its SDK's error shape. */
@@ -20,14 +21,7 @@ export interface FailureFacts {
 
 /** Node/SDK codes that mean the request never got an answer. */
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
+  ...NETWORK_ERROR_CODES,
   'TimeoutError',
   'RequestTimeout',
   'REQUEST_SEND_ERROR',

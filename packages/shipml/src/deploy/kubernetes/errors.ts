@@ -14,6 +14,7 @@ import {
   ShipmlError,
   isAbortError,
   systemCode,
+  NETWORK_ERROR_CODES,
 } from '../../core/errors.js';
 
 /** The API server refused an object as invalid (HTTP 422/400): the rendered manifest is at fault. */
@@ -36,17 +37,6 @@ interface Status {
   details?: { name?: string; kind?: string; causes?: Array<{ field?: string; message?: string }> };
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-]);
-
 /** Node's TLS verification failures: retrying will not help, the kubeconfig's CA must change. */
 const TLS_CODES = /^(ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_SSL_)/;
 
@@ -65,7 +55,7 @@ export function kubeError(err: unknown, ctx: CallContext): ShipmlError {
     });
   }
   const code = systemCode(err);
-  if (code && NETWORK_CODES.has(code)) {
+  if (code && NETWORK_ERROR_CODES.has(code)) {
     return new ExternalServiceError(`${where}: cannot reach the API server (${code})`, {
       retryable: true,
       serviceCode: code,
