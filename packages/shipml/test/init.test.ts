@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initCommand } from '../src/cli/init.js';
 import type { CliContext } from '../src/cli/context.js';
-import type { CommandRunner } from '../src/cli/model.js';
+import type { CommandRunner } from '../src/cli/context.js';
 import { Output } from '../src/cli/output.js';
 import { loadConfig } from '../src/config/load.js';
 import { Redactor } from '../src/core/redact.js';

@@ -1,11 +1,21 @@
 import { Command } from 'commander';
-import { buildProject } from '../build/project.js';
-import { defaultTags } from '../build/provenance.js';
+import { buildProject } from '../builders/project.js';
+import { defaultTags } from '../builders/provenance.js';
 import { ConfigError } from '../core/errors.js';
 import { defaultCacheDir } from '../model-store/cache.js';
-import { parseLocation, writeImage, type ImageLocation, type WriteResult } from '../oci/targets.js';
-import { loadCliConfig, openRepository, targetOptions, type CliContext } from './context.js';
-import type { CommandRunner } from './model.js';
+import {
+  parseLocation,
+  writeImage,
+  type ImageLocation,
+  type WriteResult,
+} from '../oci/locations.js';
+import {
+  loadCliConfig,
+  openRepository,
+  registryAccess,
+  type CliContext,
+  type CommandRunner,
+} from './context.js';
 import {
   collect,
   commonOptions,
@@ -64,7 +74,7 @@ async function build(ctx: CliContext, flags: BuildFlags): Promise<void> {
     ? await openRepository(ctx, flags)
     : { repo: undefined, loaded: await loadCliConfig(ctx, flags) };
   const cacheDir = loaded.config.cache?.dir ?? defaultCacheDir(ctx.env);
-  const target = targetOptions(ctx, loaded, flags);
+  const target = registryAccess(ctx, loaded, flags);
   const epoch = ctx.env.SOURCE_DATE_EPOCH ? Number(ctx.env.SOURCE_DATE_EPOCH) : undefined;
   if (epoch !== undefined && !Number.isInteger(epoch))
     throw new ConfigError(

@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import type { TargetOptions } from '../oci/targets.js';
+import type { RegistryAccess } from '../oci/locations.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ConfigError } from '../core/errors.js';
 import type { Redactor } from '../core/redact.js';
@@ -19,6 +19,12 @@ export interface CliContext {
   /** stderr is a terminal and CI is not set: draw progress bars. */
   tty: boolean;
 }
+
+/** Runs a command's body with the shared context; errors become the exit code. */
+export type CommandRunner = (
+  body: (ctx: CliContext) => Promise<void>,
+  flags: { json: boolean; debug: boolean },
+) => Promise<void>;
 
 export interface StoreFlags {
   config?: string;
@@ -73,11 +79,11 @@ export async function openRepository(
 }
 
 /** Registry settings for reading and writing images: shipml.yaml's `registry`, then flags. */
-export function targetOptions(
+export function registryAccess(
   ctx: CliContext,
   loaded: LoadedConfig,
   flags: { registryCa?: string; insecure?: boolean },
-): TargetOptions {
+): RegistryAccess {
   const registry = loaded.config.registry;
   const base = loaded.file ? dirname(loaded.file) : ctx.cwd;
   ctx.redactor.add(registry?.password);

@@ -13,15 +13,14 @@ import { ensureRegistry, stopRegistry } from '../demo/registry.js';
 import { DockerTarget } from '../deploy/docker/target.js';
 import { startLoad } from '../deploy/load.js';
 import { dockerSocket } from '../oci/docker/engine.js';
-import { parseLocation, readImage, writeImage } from '../oci/targets.js';
+import { parseLocation, readImage, writeImage } from '../oci/locations.js';
 import { openModelStore } from '../model-store/registry.js';
 import { ModelRepository } from '../model-store/repository.js';
 import { BlobCache } from '../model-store/cache.js';
 import { runPipeline, RunFailedError } from '../pipeline/run.js';
 import { RunStore } from '../pipeline/runs.js';
 import { STAGES, type RunReport } from '../pipeline/types.js';
-import type { CliContext } from './context.js';
-import type { CommandRunner } from './model.js';
+import type { CliContext, CommandRunner } from './context.js';
 import { stageDisplay } from './stages.js';
 
 const run = promisify(execFile);

@@ -6,8 +6,7 @@ import { appName, deployConfig, deploySpec, type DeployConfig } from '../deploy/
 import { openTarget } from '../deploy/targets.js';
 import type { DeployEvent, DeploySpec, DeployTarget, Revision } from '../deploy/types.js';
 import { parseReference } from '../oci/remote/reference.js';
-import { loadCliConfig, targetOptions, type CliContext } from './context.js';
-import type { CommandRunner } from './model.js';
+import { loadCliConfig, registryAccess, type CliContext, type CommandRunner } from './context.js';
 import { commonOptions, registryOptions, type CommonFlags, type RegistryFlags } from './options.js';
 import { shortDigest, table } from './output.js';
 
@@ -180,7 +179,7 @@ async function deployAction(ctx: CliContext, flags: DeployFlags, image?: string)
     ...(flags.replicas ? { replicas: flags.replicas } : {}),
     ...(flags.timeout ? { progressDeadlineSeconds: flags.timeout } : {}),
   };
-  const release = await releaseOf(image!, targetOptions(ctx, loaded, flags));
+  const release = await releaseOf(image!, registryAccess(ctx, loaded, flags));
   const result = await target.deploy(release, spec, {
     signal: ctx.signal,
     onEvent: progress(ctx, flags.json),
@@ -258,7 +257,7 @@ async function renderAction(
     ...deploySpec(deploy, app),
     ...(flags.replicas ? { replicas: flags.replicas } : {}),
   };
-  const release = await releaseOf(image!, targetOptions(ctx, loaded, flags));
+  const release = await releaseOf(image!, registryAccess(ctx, loaded, flags));
   if (flags.validate) await target.validate(release, spec);
   const objects = target.render(release, spec);
   if (flags.json) return ctx.output.json(objects);

@@ -1,17 +1,22 @@
 import { resolve as resolvePath } from 'node:path';
 import { Command } from 'commander';
-import { FIXED_LAYER_TIME, modelLayer } from '../build/model-layer.js';
-import { layerCache, modelInput } from '../build/project.js';
-import { provenance, provenanceEnv } from '../build/provenance.js';
+import { FIXED_LAYER_TIME, modelLayer } from '../builders/model-layer.js';
+import { layerCache, modelInput } from '../builders/project.js';
+import { provenance, provenanceEnv } from '../builders/provenance.js';
 import { ConfigError } from '../core/errors.js';
 import { defaultCacheDir } from '../model-store/cache.js';
 import { OciImage } from '../oci/image.js';
 import { buildLayer } from '../oci/layer.js';
 import { appendLayers, withAnnotations, withConfig } from '../oci/mutate.js';
 import { collectEntries } from '../oci/tar.js';
-import { parseLocation, readImage, writeImage, type ImageLocation } from '../oci/targets.js';
-import { loadCliConfig, openRepository, targetOptions, type CliContext } from './context.js';
-import type { CommandRunner } from './model.js';
+import { parseLocation, readImage, writeImage, type ImageLocation } from '../oci/locations.js';
+import {
+  loadCliConfig,
+  openRepository,
+  registryAccess,
+  type CliContext,
+  type CommandRunner,
+} from './context.js';
 import {
   collect,
   commonOptions,
@@ -64,7 +69,7 @@ async function addModel(
 ): Promise<void> {
   const { repo, loaded } = await openRepository(ctx, flags);
   const cacheDir = loaded.config.cache?.dir ?? defaultCacheDir(ctx.env);
-  const target = targetOptions(ctx, loaded, flags);
+  const target = registryAccess(ctx, loaded, flags);
   const from = parseLocation(source);
   const base = await readImage(from, target);
   const manifest = await repo.resolve(modelRef, ctx.signal);
@@ -136,7 +141,7 @@ export function importCommand(run: CommandRunner): Command {
         await run(
           async (ctx) => {
             const loaded = await loadCliConfig(ctx, {});
-            const target = targetOptions(ctx, loaded, flags);
+            const target = registryAccess(ctx, loaded, flags);
             const excluded = new Set(flags.exclude.length ? flags.exclude : ['dev', 'proc', 'sys']);
             const entries = await collectEntries(resolvePath(ctx.cwd, rootfs), {
               target: '/',
@@ -215,7 +220,7 @@ export function copyCommand(run: CommandRunner): Command {
         await run(
           async (ctx) => {
             const loaded = await loadCliConfig(ctx, {});
-            const target = targetOptions(ctx, loaded, flags);
+            const target = registryAccess(ctx, loaded, flags);
             const from = parseLocation(source);
             const to = parseLocation(destination);
             const image = await readImage(from, target);

@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { CI_SYSTEMS, initProject, type CiSystem } from '../init/index.js';
-import type { CliContext } from './context.js';
-import type { CommandRunner } from './model.js';
+import type { CliContext, CommandRunner } from './context.js';
 import { commonOptions, type CommonFlags } from './options.js';
 
 interface InitFlags extends CommonFlags {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { redactorFromEnv } from '../core/redact.js';
-import type { CliContext } from './context.js';
+import type { CliContext, CommandRunner } from './context.js';
 import { buildCommand } from './build.js';
 import { imageCommand } from './image.js';
 import { demoCommand } from './demo.js';
@@ -12,7 +12,7 @@ import { initCommand } from './init.js';
 import { releaseCommands } from './deploy.js';
 import { pipelineCommands } from './run.js';
 
-import { modelCommand, type CommandRunner } from './model.js';
+import { modelCommand } from './model.js';
 import { Output } from './output.js';
 
 export interface CliIo {

@@ -6,16 +6,17 @@ import { ConfigError, systemCode } from '../core/errors.js';
 import type { Manifest } from '../model-store/manifest.js';
 import { parseModelRef } from '../model-store/names.js';
 import type { ModelRepository } from '../model-store/repository.js';
-import { modelNameOrConfig, openRepository, type CliContext, type StoreFlags } from './context.js';
+import {
+  modelNameOrConfig,
+  openRepository,
+  type CliContext,
+  type CommandRunner,
+  type StoreFlags,
+} from './context.js';
 import { collect, commonOptions } from './options.js';
 import { formatBytes, shortDigest, table } from './output.js';
 
 /** Runs a command body with a context, printing any error; supplied by main.ts. */
-export type CommandRunner = (
-  body: (ctx: CliContext) => Promise<void>,
-  flags: { json: boolean; debug: boolean },
-) => Promise<void>;
-
 /** `shipml model ...`: the data scientist's commands. */
 export function modelCommand(run: CommandRunner): Command {
   const model = new Command('model').description(

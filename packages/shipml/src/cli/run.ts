@@ -13,8 +13,13 @@ import {
 } from '../pipeline/run.js';
 import { RunStore } from '../pipeline/runs.js';
 import { STAGES, type RunReport, type StageName, type Trigger } from '../pipeline/types.js';
-import { loadCliConfig, openRepository, targetOptions, type CliContext } from './context.js';
-import type { CommandRunner } from './model.js';
+import {
+  loadCliConfig,
+  openRepository,
+  registryAccess,
+  type CliContext,
+  type CommandRunner,
+} from './context.js';
 import { commonOptions, registryOptions, type CommonFlags, type RegistryFlags } from './options.js';
 import { stageDisplay } from './stages.js';
 
@@ -115,7 +120,7 @@ function common(
       hint: 'run shipml init, or pass -c FILE',
     });
   const configFile = loaded.file;
-  const registry = targetOptions(ctx, loaded, flags);
+  const registry = registryAccess(ctx, loaded, flags);
   const deploy = deployConfig(loaded.config);
   const cacheDir = loaded.config.cache?.dir ?? defaultCacheDir(ctx.env);
   const base: Omit<PipelineOptions, 'onEvent'> = {

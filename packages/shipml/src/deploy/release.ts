@@ -4,10 +4,10 @@
  * what the image itself says, not what a caller claims.
  */
 import { ConfigError } from '../core/errors.js';
-import { parseLocation, readImage, type TargetOptions } from '../oci/targets.js';
+import { parseLocation, readImage, type RegistryAccess } from '../oci/locations.js';
 import type { Release, ReleaseProvenance } from './types.js';
 
-export async function releaseOf(reference: string, options: TargetOptions): Promise<Release> {
+export async function releaseOf(reference: string, options: RegistryAccess): Promise<Release> {
   const location = parseLocation(reference);
   if (location.kind !== 'registry')
     throw new ConfigError(

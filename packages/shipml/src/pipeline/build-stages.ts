@@ -5,14 +5,14 @@
 
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { buildProject, modelInput } from '../build/project.js';
-import { defaultTags } from '../build/provenance.js';
+import { buildProject, modelInput } from '../builders/project.js';
+import { defaultTags } from '../builders/provenance.js';
 import { CancelledError, ConfigError } from '../core/errors.js';
 import { provenanceOf } from '../deploy/release.js';
 import { appName } from '../deploy/spec.js';
 import type { Release } from '../deploy/types.js';
 import type { Manifest } from '../model-store/manifest.js';
-import { parseLocation, writeImage } from '../oci/targets.js';
+import { parseLocation, writeImage } from '../oci/locations.js';
 import { runCommand } from './command.js';
 import { evaluateGate, parseMetrics, type Metrics } from './gate.js';
 import type { StageName } from './types.js';

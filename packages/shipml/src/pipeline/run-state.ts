@@ -9,7 +9,7 @@ import { CancelledError, ConfigError, ShipmlError } from '../core/errors.js';
 import { appName } from '../deploy/spec.js';
 import { RolloutError, type DeployTarget } from '../deploy/types.js';
 import type { ModelRepository } from '../model-store/repository.js';
-import type { TargetOptions } from '../oci/targets.js';
+import type { RegistryAccess } from '../oci/locations.js';
 import { RunStore } from './runs.js';
 import {
   STAGES,
@@ -27,7 +27,7 @@ export interface PipelineOptions {
   env: NodeJS.ProcessEnv;
   signal: AbortSignal;
   /** Registry access (credentials, CA) for pushing and reading images. */
-  registry: TargetOptions;
+  registry: RegistryAccess;
   cacheDir: string;
   runs: RunStore;
   /** Opens the deploy target (lazily: a build-only run without a champion rule never needs it). */

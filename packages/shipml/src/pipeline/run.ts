@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { gitInfo } from '../build/git.js';
+import { gitInfo } from '../builders/git.js';
 import { releaseOf } from '../deploy/release.js';
 import type { Release } from '../deploy/types.js';
 import type { Manifest } from '../model-store/manifest.js';

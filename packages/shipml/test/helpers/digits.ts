@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { withConfig } from '../../src/oci/mutate.js';
-import { parseLocation, readImage, writeImage } from '../../src/oci/targets.js';
+import { parseLocation, readImage, writeImage } from '../../src/oci/locations.js';
 import { releaseOf } from '../../src/deploy/release.js';
 import type { Release } from '../../src/deploy/types.js';
 import { runCli } from './cli.js';

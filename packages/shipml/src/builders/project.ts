@@ -6,7 +6,7 @@ import type { Manifest } from '../model-store/manifest.js';
 import type { ModelRepository } from '../model-store/repository.js';
 import { BlobDir } from '../oci/blobs.js';
 import { hexOf, type Digest } from '../oci/digest.js';
-import { parseLocation, readImage, type TargetOptions } from '../oci/targets.js';
+import { parseLocation, readImage, type RegistryAccess } from '../oci/locations.js';
 import { gitInfo } from './git.js';
 import { DEFAULT_MODEL_ROOT, type ModelLayerInput } from './model-layer.js';
 import { buildWithDockerfile } from './dockerfile.js';
@@ -23,7 +23,7 @@ export interface ProjectBuildInput {
   /** A model reference overriding `model.name:model.channel`. */
   modelRef?: string | undefined;
   cacheDir: string;
-  target: TargetOptions;
+  target: RegistryAccess;
   sourceDateEpoch?: number | undefined;
   /** Build output lines (Dockerfile builds). */
   onLog?: ((line: string) => void) | undefined;

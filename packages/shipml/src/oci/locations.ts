@@ -47,7 +47,7 @@ export function parseLocation(value: string): ImageLocation {
   return { kind: 'registry', ref: parseReference(value) };
 }
 
-export interface TargetOptions extends Omit<RegistryOptions, 'env'> {
+export interface RegistryAccess extends Omit<RegistryOptions, 'env'> {
   env: NodeJS.ProcessEnv;
   signal?: AbortSignal | undefined;
 }
@@ -55,7 +55,7 @@ export interface TargetOptions extends Omit<RegistryOptions, 'env'> {
 /** Reads an image from a registry or an OCI layout. */
 export async function readImage(
   location: ImageLocation,
-  options: TargetOptions,
+  options: RegistryAccess,
 ): Promise<OciImage> {
   if (location.kind === 'registry')
     return pullImage(new RegistryClient(location.ref.registry, options), location.ref, {
@@ -79,7 +79,7 @@ export async function writeImage(
   image: Image,
   location: ImageLocation,
   tags: readonly string[],
-  options: TargetOptions & { progress?: PushProgress },
+  options: RegistryAccess & { progress?: PushProgress },
 ): Promise<WriteResult> {
   switch (location.kind) {
     case 'registry': {
