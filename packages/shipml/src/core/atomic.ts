@@ -8,6 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+const TEMP_NAME = /^\..+\.\d+\.[0-9a-f]+\.partial$/;
+
+/** Whether a file name is one of tempPathBeside's temporaries (listings hide them). */
+export function isTempName(name: string): boolean {
+  return TEMP_NAME.test(name);
+}
+
 /** A unique temporary path beside `path`, hidden and marked as partial. */
 export function tempPathBeside(path: string): string {
   return join(

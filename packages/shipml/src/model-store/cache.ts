@@ -1,54 +1,42 @@
-import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { BlobDir } from '../oci/blobs.js';
+import type { Digest } from '../oci/digest.js';
 
 /**
- * A local content-addressed cache of model files: `<dir>/blobs/sha256/<hex>`.
- * Entries are only ever added after their sha256 was verified, by atomic rename, so a
- * partially written entry is never visible. Readers still re-hash what they copy out
- * (see pull.ts): a cache on disk can rot, and a bad entry is evicted rather than trusted.
+ * The local cache of model files, `<dir>/blobs/sha256/<hex>`: the one content-addressed blob
+ * directory (oci/blobs.ts), keyed by the manifest's hex sha256. Entries are added only after
+ * their sha256 was verified, by atomic rename; reads re-hash (a cache on disk can rot) and a
+ * bad entry is removed rather than trusted (see pull.ts).
  */
 export class BlobCache {
-  constructor(readonly dir: string) {}
+  private readonly blobs: BlobDir;
 
-  private path(sha256: string): string {
-    return join(this.dir, 'blobs', 'sha256', sha256);
+  constructor(readonly dir: string) {
+    this.blobs = new BlobDir(dir);
   }
 
-  /** Opens a cached blob of exactly `size` bytes, or returns undefined on a miss. */
-  async open(sha256: string, size: number): Promise<Readable | undefined> {
-    const path = this.path(sha256);
-    try {
-      const info = await stat(path);
-      if (info.size !== size) {
-        await this.evict(sha256);
-        return undefined;
-      }
-      return createReadStream(path);
-    } catch {
-      return undefined;
-    }
+  /**
+   * Opens a cached blob of exactly `size` bytes, or returns undefined on a miss. The stream
+   * fails with IntegrityError at its end (and the entry is evicted) if the bytes are not
+   * `sha256`.
+   */
+  open(sha256: string, size: number): Promise<Readable | undefined> {
+    return this.blobs.open(digest(sha256), size).catch(() => undefined);
   }
 
   /** Adds a copy of a verified file. Failures are ignored: the cache is an optimisation. */
   async add(sha256: string, verifiedFile: string): Promise<void> {
-    const final = this.path(sha256);
-    const temp = `${final}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    try {
-      await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
-      await copyFile(verifiedFile, temp);
-      await rename(temp, final);
-    } catch {
-      await rm(temp, { force: true });
-    }
+    await this.blobs.copyFile(digest(sha256), verifiedFile).catch(() => undefined);
   }
 
   async evict(sha256: string): Promise<void> {
-    await rm(this.path(sha256), { force: true });
+    await this.blobs.evict(digest(sha256));
   }
 }
+
+const digest = (sha256: string): Digest => `sha256:${sha256}`;
 
 /**
  * The cache directory: SHIPML_CACHE_DIR, else $XDG_CACHE_HOME/shipml, else ~/.cache/shipml.

@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ConfigError, IntegrityError, systemCode } from '../core/errors.js';
 import { HashingStream } from '../core/hash.js';
@@ -101,20 +100,25 @@ async function downloadVerified(
   checkIntegrity(hashing, file, where);
 }
 
-/** Copies a cached blob into place, re-hashing it; a bad cache entry is evicted, not used. */
+/**
+ * Copies a cached blob into place. The cache re-hashes it on the way: a bad entry fails the
+ * copy, is evicted by the cache, and the file is downloaded instead.
+ */
 async function copyFromCache(
   cache: BlobCache | undefined,
   file: FileEntry,
   target: string,
 ): Promise<boolean> {
-  const cached: Readable | undefined = await cache?.open(file.sha256, file.size);
-  if (!cache || !cached) return false;
-  const hashing = new HashingStream();
-  await pipeline(cached, hashing, createWriteStream(target));
-  if (hashing.bytesSeen === file.size && hashing.digest() === file.sha256) return true;
-  await cache.evict(file.sha256);
-  await rm(target, { force: true });
-  return false;
+  const cached = await cache?.open(file.sha256, file.size);
+  if (!cached) return false;
+  try {
+    await pipeline(cached, createWriteStream(target));
+    return true;
+  } catch (err) {
+    await rm(target, { force: true });
+    if (err instanceof IntegrityError) return false;
+    throw err;
+  }
 }
 
 function checkIntegrity(hashing: HashingStream, file: FileEntry, where: string): void {

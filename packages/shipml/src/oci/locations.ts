@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { atomicWrite } from '../core/atomic.js';
 import { ConfigError } from '../core/errors.js';
 import { loadIntoEngine } from './docker/engine.js';
 import { writeDockerArchive } from './docker/archive.js';
@@ -9,7 +9,7 @@ import { OciLayout } from './layout/index.js';
 import { RegistryClient } from './remote/client.js';
 import { pullImage } from './remote/read.js';
 import { formatReference, parseReference, type ImageReference } from './remote/reference.js';
-import type { RegistryOptions } from './remote/transport.js';
+import type { RegistryOptions } from './remote/transport/index.js';
 import { pushImage, type PushProgress, type PushResult } from './remote/write.js';
 import type { Image } from './types.js';
 
@@ -101,14 +101,9 @@ export async function writeImage(
     }
     case 'docker-archive': {
       // Written beside and renamed: an interrupted write never leaves a truncated archive.
-      const temp = `${location.file}.shipml-partial`;
-      try {
-        await writeDockerArchive(image, createWriteStream(temp), tags);
-        await rename(temp, location.file);
-      } catch (err) {
-        await rm(temp, { force: true });
-        throw err;
-      }
+      await atomicWrite(location.file, (temp) =>
+        writeDockerArchive(image, createWriteStream(temp), tags),
+      );
       return { digest: image.digest, reference: `docker-archive:${location.file}` };
     }
     case 'docker': {

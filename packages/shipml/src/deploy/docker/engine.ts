@@ -2,24 +2,24 @@
  * The Docker Engine connection the Docker target uses (dockerode), with the engine's failures
  * turned into ShipML's one-line errors.
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { LABEL, names, readState, type AppState, type Replica } from './state.js';
-import { ExternalServiceError, NotFoundError, systemCode } from '../../core/errors.js';
-import { dockerSocket } from '../../oci/docker/engine.js';
+import { ExternalServiceError, NotFoundError } from '../../core/errors.js';
+import { dockerClient } from '../../oci/docker/client.js';
+import { answerHint, engineAnswer, engineFailure } from '../../oci/docker/engine-errors.js';
 
+export { engineAnswer };
+
+/**
+ * The engine `env` names (DOCKER_HOST unix://, tcp:// with DOCKER_TLS_VERIFY and
+ * DOCKER_CERT_PATH, ssh://; /var/run/docker.sock by default) and where it is, for messages.
+ */
 export function connectEngine(env: NodeJS.ProcessEnv = process.env): {
   docker: Docker;
   where: string;
 } {
-  const socketPath = dockerSocket(env);
-  return { docker: new Docker({ socketPath }), where: socketPath };
-}
-
-/** The engine's HTTP status and message from a dockerode error, when it answered. */
-export function engineAnswer(err: unknown): { status: number; message: string } | undefined {
-  const e = err as { statusCode?: number; json?: { message?: string }; reason?: string };
-  if (typeof e.statusCode !== 'number') return undefined;
-  return { status: e.statusCode, message: e.json?.message ?? e.reason ?? String(err) };
+  const { docker, where } = dockerClient(env);
+  return { docker, where };
 }
 
 /** Runs one engine call; "unreachable" and unexpected answers become ExternalServiceErrors. */
@@ -32,16 +32,7 @@ export async function engineCall<T>(
     return await call();
   } catch (err) {
     const answer = engineAnswer(err);
-    if (!answer) {
-      const code = systemCode(err);
-      if (code)
-        throw new ExternalServiceError(`Docker Engine at ${where} is unreachable (${code})`, {
-          retryable: true,
-          cause: err,
-          hint: 'is dockerd running, and may this user use its socket? (DOCKER_HOST=unix://... selects another)',
-        });
-      throw err;
-    }
+    if (!answer) throw engineFailure(where, err) ?? err;
     if (answer.status === 404)
       throw new NotFoundError(`${what}: ${answer.message}`, { cause: err });
     throw new ExternalServiceError(
@@ -50,6 +41,7 @@ export async function engineCall<T>(
         retryable: answer.status >= 500,
         status: answer.status,
         cause: err,
+        hint: answerHint(answer.message),
       },
     );
   }

@@ -1,21 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import {
-  link,
-  mkdir,
-  open,
-  readdir,
-  rename,
-  rm,
-  rmdir,
-  stat,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+import { link, mkdir, open, readdir, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { atomicWrite, isTempName, tempPathBeside, writeFileAtomic } from '../../core/atomic.js';
 import { ConfigError, ConflictError, NotFoundError, systemCode } from '../../core/errors.js';
 import type {
   ModelStore,
@@ -26,8 +16,7 @@ import type {
   WriteOptions,
 } from '../types.js';
 
-/** Temporary and lock files carry these markers and are invisible to `list`. */
-const TEMP_MARK = '.shipml-tmp-';
+/** Lock files carry this suffix and are invisible to `list`, as temporaries are. */
 const LOCK_SUFFIX = '.shipml-lock';
 /** A lock older than this was left by a crashed writer (channel writes take milliseconds). */
 const STALE_LOCK_MS = 30_000;
@@ -37,8 +26,8 @@ const LOCK_WAIT_MS = 10_000;
  * The embedded default store: a directory on the local file system (or a shared mount).
  * Conditional writes use the file-system equivalents of the object-store primitives:
  * create-only is `link(2)` (fails atomically if the name exists), If-Match is a lock file
- * (O_EXCL) around compare-and-rename. Every write lands by rename, so readers never see
- * a partial object. The ETag is the file's inode, mtime (ns) and size: any replace changes it.
+ * (O_EXCL) around compare-and-rename. Every write lands by rename or link of a complete
+ * temporary (core/atomic.ts), so readers never see a partial object. The ETag is the file's inode, mtime (ns) and size: any replace changes it.
  */
 export class FileModelStore implements ModelStore {
   readonly kind = 'file' as const;
@@ -76,29 +65,39 @@ export class FileModelStore implements ModelStore {
 
   async writeSmall(key: string, bytes: Uint8Array, options: WriteOptions = {}): Promise<string> {
     const final = this.pathOf(key);
-    await mkdir(dirname(final), { recursive: true });
-    const temp = tempName(final);
-    await writeFile(temp, bytes);
-    try {
-      const condition = options.condition;
-      if (condition && 'ifNoneMatch' in condition) {
-        await link(temp, final).catch((err: unknown) => {
-          throw systemCode(err) === 'EEXIST'
-            ? new ConflictError(`${this.displayUrl}/${key} already exists`)
-            : err;
-        });
-      } else if (condition && 'ifMatch' in condition) {
-        await this.withLock(final, async () => {
+    await mkdir(dirname(final), { recursive: true }); // the lock file sits beside the object
+    const condition = options.condition;
+    if (condition && 'ifNoneMatch' in condition) {
+      await this.createOnly(final, bytes, key);
+    } else if (condition && 'ifMatch' in condition) {
+      // Compare and rename under the lock, so no other writer slips in between.
+      await this.withLock(final, () =>
+        atomicWrite(final, async (temp) => {
+          await writeFile(temp, bytes);
           const current = await stat(final, { bigint: true }).catch(() => undefined);
-          if (!current || etagOf(current) !== condition.ifMatch) {
+          if (!current || etagOf(current) !== condition.ifMatch)
             throw new ConflictError(`${this.displayUrl}/${key} changed since it was read`);
-          }
-          await rename(temp, final);
-        });
-      } else {
-        await rename(temp, final);
-      }
-      return etagOf(await stat(final, { bigint: true }));
+        }),
+      );
+    } else {
+      await writeFileAtomic(final, bytes);
+    }
+    return etagOf(await stat(final, { bigint: true }));
+  }
+
+  /**
+   * Create-only: `link(2)` of a complete temporary fails atomically if the name exists, which
+   * a rename (atomicWrite) cannot do — it would replace the object.
+   */
+  private async createOnly(final: string, bytes: Uint8Array, key: string): Promise<void> {
+    const temp = tempPathBeside(final);
+    try {
+      await writeFile(temp, bytes);
+      await link(temp, final).catch((err: unknown) => {
+        throw systemCode(err) === 'EEXIST'
+          ? new ConflictError(`${this.displayUrl}/${key} already exists`)
+          : err;
+      });
     } finally {
       await rm(temp, { force: true });
     }
@@ -110,9 +109,6 @@ export class FileModelStore implements ModelStore {
     _size: number,
     options: TransferOptions = {},
   ): Promise<void> {
-    const final = this.pathOf(key);
-    await mkdir(dirname(final), { recursive: true });
-    const temp = tempName(final);
     let sent = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _enc, done) {
@@ -121,13 +117,9 @@ export class FileModelStore implements ModelStore {
         done(null, chunk);
       },
     });
-    try {
-      await pipeline(source, counter, createWriteStream(temp), { signal: options.signal });
-      await rename(temp, final);
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
+    await atomicWrite(this.pathOf(key), (temp) =>
+      pipeline(source, counter, createWriteStream(temp), { signal: options.signal }),
+    );
   }
 
   async download(key: string, options: OpOptions = {}): Promise<{ body: Readable; size: number }> {
@@ -161,11 +153,7 @@ export class FileModelStore implements ModelStore {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
         yield* this.walk(path);
-      } else if (
-        entry.isFile() &&
-        !entry.name.includes(TEMP_MARK) &&
-        !entry.name.endsWith(LOCK_SUFFIX)
-      ) {
+      } else if (entry.isFile() && !isTemporary(entry.name)) {
         const { size } = await stat(path);
         yield { key: relative(this.root, path).split(sep).join('/'), size };
       }
@@ -223,6 +211,6 @@ function etagOf(info: { ino: bigint; mtimeNs: bigint; size: bigint }): string {
   return `"${info.ino}-${info.mtimeNs}-${info.size}"`;
 }
 
-function tempName(final: string): string {
-  return `${final}${TEMP_MARK}${process.pid}-${Math.random().toString(36).slice(2)}`;
+function isTemporary(name: string): boolean {
+  return name.endsWith(LOCK_SUFFIX) || isTempName(name);
 }

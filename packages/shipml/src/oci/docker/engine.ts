@@ -1,17 +1,13 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { ExternalServiceError, systemCode } from '../../core/errors.js';
+import { text } from 'node:stream/consumers';
+import { ExternalServiceError } from '../../core/errors.js';
 import type { Image } from '../types.js';
 import { writeDockerArchive } from './archive.js';
-
-/** The Docker Engine's socket: DOCKER_HOST (unix://), else /var/run/docker.sock. */
-export function dockerSocket(env: NodeJS.ProcessEnv): string {
-  const host = env.DOCKER_HOST;
-  if (host?.startsWith('unix://')) return host.slice('unix://'.length);
-  return '/var/run/docker.sock';
-}
+import { dockerClient } from './client.js';
+import { answerHint, engineAnswer, engineFailure } from './engine-errors.js';
 
 /**
- * Loads an image into a local Docker Engine (POST /images/load), streaming the docker
+ * Loads an image into the Docker Engine `env` names (POST /images/load), streaming the docker
  * archive straight into the API: no temporary file, no `docker` CLI needed.
  * https://docs.docker.com/engine/api/v1.41/#tag/Image/operation/ImageLoad
  */
@@ -20,45 +16,39 @@ export async function loadIntoEngine(
   tags: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  const socketPath = dockerSocket(env);
-  const body = new PassThrough();
-  const archive = writeDockerArchive(image, body, tags);
-  archive.catch((err: unknown) => body.destroy(err as Error));
-  let text: string;
+  const { docker, where } = dockerClient(env);
+  // Asked first, so that an engine refusing the connection says why (a TLS alert, say) before
+  // the upload starts; mid-upload the same refusal only shows as ECONNRESET.
   try {
-    const { Agent, request } = await import('undici');
-    const res = await request('http://docker/images/load?quiet=1', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-tar' },
-      body,
-      dispatcher: new Agent({ connect: { socketPath } }),
-    });
-    text = await res.body.text();
-    if (res.statusCode >= 400)
-      throw new ExternalServiceError(
-        `Docker Engine at ${socketPath}: image load failed (HTTP ${res.statusCode}: ${text.trim().slice(0, 300)})`,
-        { retryable: false, status: res.statusCode },
-      );
+    await docker.ping();
   } catch (err) {
-    if (err instanceof ExternalServiceError) throw err;
-    throw new ExternalServiceError(
-      `Docker Engine at ${socketPath} is unreachable (${systemCode(err) ?? (err as Error).message})`,
-      {
-        retryable: false,
-        cause: err,
-        hint: 'is dockerd running? (scripts/services.sh starts one for the tests)',
-      },
-    );
+    throw failed(where, 'image load failed', err);
+  }
+  const body = new PassThrough();
+  let archiveError: Error | undefined;
+  const archive = writeDockerArchive(image, body, tags);
+  // docker-modem aborts the request when its body stream errors: the archive's own error wins.
+  archive.catch((err: unknown) => {
+    archiveError = err as Error;
+    body.destroy(err as Error);
+  });
+  let messages: string;
+  try {
+    messages = await text((await docker.loadImage(body, { quiet: true })) as Readable);
+  } catch (err) {
+    if (archiveError !== undefined) throw archiveError;
+    body.destroy(); // the engine is gone: let the archive writer stop instead of waiting forever
+    throw failed(where, 'image load failed', err);
   }
   await archive;
   // The API answers 200 and reports failures inside its JSON message stream.
-  const failure = text
+  const failure = messages
     .split('\n')
     .map((line) => safeParse(line))
     .find((m) => m?.error ?? m?.errorDetail);
   if (failure)
     throw new ExternalServiceError(
-      `Docker Engine: image load failed: ${failure.error ?? failure.errorDetail?.message}`,
+      `Docker Engine at ${where}: image load failed: ${failure.error ?? failure.errorDetail?.message}`,
       { retryable: false },
     );
 }
@@ -74,30 +64,25 @@ function safeParse(
 }
 
 /**
- * Streams an image out of the engine (GET /images/{name}/get, the `docker save` format).
+ * Streams an image out of the engine `env` names (GET /images/{name}/get, the `docker save`
+ * format).
  * https://docs.docker.com/engine/api/v1.41/#tag/Image/operation/ImageGet
  */
 export async function saveFromEngine(name: string, env: NodeJS.ProcessEnv): Promise<Readable> {
-  const socketPath = dockerSocket(env);
+  const { docker, where } = dockerClient(env);
   try {
-    const { Agent, request } = await import('undici');
-    const res = await request(`http://docker/images/${encodeURIComponent(name)}/get`, {
-      method: 'GET',
-      dispatcher: new Agent({ connect: { socketPath } }),
-    });
-    if (res.statusCode >= 400) {
-      const text = await res.body.text();
-      throw new ExternalServiceError(
-        `Docker Engine at ${socketPath}: cannot export ${name} (HTTP ${res.statusCode}: ${text.trim().slice(0, 200)})`,
-        { retryable: false, status: res.statusCode },
-      );
-    }
-    return res.body;
+    return (await docker.getImage(name).get()) as Readable;
   } catch (err) {
-    if (err instanceof ExternalServiceError) throw err;
-    throw new ExternalServiceError(
-      `Docker Engine at ${socketPath} is unreachable (${systemCode(err) ?? (err as Error).message})`,
-      { retryable: false, cause: err },
-    );
+    throw failed(where, `cannot export ${name}`, err);
   }
+}
+
+/** The engine's answer (`what (HTTP status: message)`), or why none came, as one error. */
+function failed(where: string, what: string, err: unknown): unknown {
+  const answer = engineAnswer(err);
+  if (!answer) return engineFailure(where, err) ?? err;
+  return new ExternalServiceError(
+    `Docker Engine at ${where}: ${what} (HTTP ${answer.status}: ${answer.message.slice(0, 300)})`,
+    { retryable: false, status: answer.status, cause: err, hint: answerHint(answer.message) },
+  );
 }

@@ -1,17 +1,9 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createWriteStream } from 'node:fs';
-import {
-  ConfigError,
-  IntegrityError,
-  LocalStorageError,
-  NotFoundError,
-  systemCode,
-} from '../../core/errors.js';
-import { VerifyingStream } from '../../core/hash.js';
+import { writeFileAtomic } from '../../core/atomic.js';
+import { ConfigError, LocalStorageError, NotFoundError, systemCode } from '../../core/errors.js';
 import { BlobDir } from '../blobs.js';
-import { hexOf, type Digest } from '../digest.js';
+import type { Digest } from '../digest.js';
 import { OciImage } from '../image.js';
 import { MediaType } from '../media-types.js';
 import { IndexSchema, ManifestSchema, type Descriptor } from '../schema.js';
@@ -58,26 +50,17 @@ export class OciLayout {
     await mkdir(this.dir, { recursive: true });
     for (const layer of image.layers) {
       if (await this.blobs.has(layer.digest, layer.size)) continue;
-      const temp = await this.blobs.tempPath();
-      try {
-        // A registry checks digests on upload; a directory does not, so check here.
-        const check = new VerifyingStream(
-          { size: layer.size, sha256: hexOf(layer.digest) },
-          (actual) =>
-            new IntegrityError(
-              `layer ${layer.digest}: got ${actual.size} bytes with sha256:${actual.sha256}`,
-            ),
-        );
-        await pipeline(await layer.open(), check, createWriteStream(temp));
-      } catch (err) {
-        await rm(temp, { force: true });
-        throw err;
-      }
-      await this.blobs.commit(temp, layer.digest);
+      // A registry checks digests on upload; a directory does not, so the blob dir does here.
+      await this.blobs.writeStream(
+        layer.digest,
+        layer.size,
+        await layer.open(),
+        `layer ${layer.digest}`,
+      );
     }
     await this.blobs.writeBlob(image.manifest.config.digest as Digest, image.rawConfig);
     await this.blobs.writeBlob(image.digest, image.rawManifest);
-    await writeFile(join(this.dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    await writeFileAtomic(join(this.dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
     const index = await this.index();
     const descriptor: Descriptor = {
       mediaType: image.mediaType,
@@ -96,14 +79,7 @@ export class OciLayout {
       mediaType: MediaType.ociIndex,
       manifests: [...manifests, descriptor],
     };
-    const temp = await this.blobs.tempPath();
-    try {
-      await writeFile(temp, JSON.stringify(next, null, 2));
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
-    await import('node:fs/promises').then((fs) => fs.rename(temp, join(this.dir, 'index.json')));
+    await writeFileAtomic(join(this.dir, 'index.json'), JSON.stringify(next, null, 2));
     return image.digest;
   }
 

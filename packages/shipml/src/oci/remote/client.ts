@@ -1,9 +1,16 @@
-import { pipeline, Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { RegistryError } from '../../core/errors.js';
 import { withRetry } from '../../core/retry.js';
 import { digestOf, type Digest } from '../digest.js';
 import { INDEX_TYPES, MANIFEST_TYPES } from '../media-types.js';
-import { header, RegistryTransport, type RegistryOptions } from './transport.js';
+import { pullScope as pull, pushScope as push } from './scopes.js';
+import {
+  header,
+  RegistryTransport,
+  type RegistryOptions,
+  type RegistryResponse,
+} from './transport/index.js';
+import { cancelUpload, uploadSession } from './upload.js';
 
 /**
  * By default every blob goes up in one streamed PUT (fastest, memory bounded). Registries
@@ -35,16 +42,8 @@ export class RegistryClient {
     digest: Digest,
     signal?: AbortSignal,
   ): Promise<number | undefined> {
-    const res = await this.transport.send({
-      method: 'HEAD',
-      path: `/v2/${repository}/blobs/${digest}`,
-      scopes: [pull(repository)],
-      expect: [200, 404],
-      signal,
-    });
-    await res.body.dump();
-    if (res.status === 404) return undefined;
-    return Number(header(res.headers, 'content-length'));
+    const found = await this.head(repository, `blobs/${digest}`, {}, signal);
+    return found && Number(header(found, 'content-length'));
   }
 
   /**
@@ -67,7 +66,7 @@ export class RegistryClient {
     await res.body.dump();
     if (res.status === 201) return true;
     const location = header(res.headers, 'location');
-    if (location) await this.cancelUpload(repository, location, signal);
+    if (location) await cancelUpload(this.transport, repository, location, signal);
     return false;
   }
 
@@ -84,83 +83,17 @@ export class RegistryClient {
     signal?: AbortSignal,
   ): Promise<void> {
     await withRetry(
-      () => this.uploadSession(repository, blob, open, onProgress, signal),
+      () =>
+        uploadSession(this.transport, this.chunkBytes, {
+          repository,
+          blob,
+          open,
+          onProgress,
+          signal,
+        }),
       this.transport.retryPolicy,
       { signal },
     );
-  }
-
-  private async uploadSession(
-    repository: string,
-    blob: { digest: Digest; size: number },
-    open: () => Promise<Readable>,
-    onProgress?: (sent: number) => void,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const start = await this.transport.send({
-      method: 'POST',
-      path: `/v2/${repository}/blobs/uploads/`,
-      scopes: [push(repository)],
-      expect: [202],
-      signal,
-    });
-    await start.body.dump();
-    let location = requireLocation(start.headers, this.registry, 'POST blobs/uploads');
-    try {
-      if (blob.size <= this.chunkBytes) {
-        const res = await this.transport.send({
-          method: 'PUT',
-          path: withQuery(location, 'digest', blob.digest),
-          headers: {
-            'content-type': 'application/octet-stream',
-            'content-length': String(blob.size),
-          },
-          body: async () => counting(await open(), onProgress),
-          scopes: [push(repository)],
-          expect: [201],
-          once: true,
-          signal,
-        });
-        await res.body.dump();
-        return;
-      }
-      // Chunked: each PATCH carries a byte range; the registry answers with the next location.
-      const source = await open();
-      let offset = 0;
-      for await (const chunk of chunks(source, this.chunkBytes)) {
-        const end = offset + chunk.length - 1;
-        const res = await this.transport.send({
-          method: 'PATCH',
-          path: location,
-          headers: {
-            'content-type': 'application/octet-stream',
-            'content-length': String(chunk.length),
-            'content-range': `${offset}-${end}`,
-          },
-          body: () => Promise.resolve(chunk),
-          scopes: [push(repository)],
-          expect: [202],
-          once: true,
-          signal,
-        });
-        await res.body.dump();
-        location = requireLocation(res.headers, this.registry, 'PATCH upload');
-        offset = end + 1;
-        onProgress?.(offset);
-      }
-      const done = await this.transport.send({
-        method: 'PUT',
-        path: withQuery(location, 'digest', blob.digest),
-        headers: { 'content-length': '0' },
-        scopes: [push(repository)],
-        expect: [201],
-        signal,
-      });
-      await done.body.dump();
-    } catch (err) {
-      await this.cancelUpload(repository, location).catch(() => undefined);
-      throw err;
-    }
   }
 
   async getBlob(repository: string, digest: Digest, signal?: AbortSignal): Promise<Readable> {
@@ -219,18 +152,13 @@ export class RegistryClient {
     reference: string,
     signal?: AbortSignal,
   ): Promise<Digest | undefined> {
-    const res = await this.transport.send({
-      method: 'HEAD',
-      path: `/v2/${repository}/manifests/${reference}`,
-      headers: { accept: MANIFEST_ACCEPT },
-      scopes: [pull(repository)],
-      expect: [200, 404],
+    const found = await this.head(
+      repository,
+      `manifests/${reference}`,
+      { accept: MANIFEST_ACCEPT },
       signal,
-    });
-    await res.body.dump();
-    return res.status === 200
-      ? (header(res.headers, 'docker-content-digest') as Digest | undefined)
-      : undefined;
+    );
+    return found && (header(found, 'docker-content-digest') as Digest | undefined);
   }
 
   async putManifest(
@@ -253,71 +181,25 @@ export class RegistryClient {
     return digestOf(bytes);
   }
 
-  private async cancelUpload(
+  /** HEAD `/v2/<repository>/<path>`: the response headers, or undefined on 404. */
+  private async head(
     repository: string,
-    location: string,
+    path: string,
+    headers: Record<string, string>,
     signal?: AbortSignal,
-  ): Promise<void> {
+  ): Promise<RegistryResponse['headers'] | undefined> {
     const res = await this.transport.send({
-      method: 'DELETE',
-      path: location,
-      scopes: [push(repository)],
-      expect: [204, 404, 405, 202],
+      method: 'HEAD',
+      path: `/v2/${repository}/${path}`,
+      headers,
+      scopes: [pull(repository)],
+      expect: [200, 404],
       signal,
     });
     await res.body.dump();
+    return res.status === 404 ? undefined : res.headers;
   }
 }
 
 /** Every manifest type we read (distribution answers 404 to a GET without a matching Accept). */
 const MANIFEST_ACCEPT = [...MANIFEST_TYPES, ...INDEX_TYPES].join(', ');
-
-const pull = (repository: string) => `repository:${repository}:pull`;
-const push = (repository: string) => `repository:${repository}:pull,push`;
-
-function requireLocation(
-  headers: Record<string, string | string[] | undefined>,
-  registry: string,
-  what: string,
-): string {
-  const location = header(headers, 'location');
-  if (!location)
-    throw new RegistryError(`registry ${registry}: ${what} answered without a Location`, {
-      retryable: false,
-    });
-  return location;
-}
-
-/** Upload Locations carry `_state` query parameters: add ours beside them. */
-function withQuery(location: string, name: string, value: string): string {
-  return `${location}${location.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(value)}`;
-}
-
-function counting(source: Readable, onProgress?: (sent: number) => void): Readable {
-  if (!onProgress) return source;
-  let sent = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      onProgress((sent += chunk.length));
-      done(null, chunk);
-    },
-  });
-  return pipeline(source, counter, () => undefined);
-}
-
-async function* chunks(source: Readable, size: number): AsyncIterable<Buffer> {
-  let pending: Buffer[] = [];
-  let length = 0;
-  for await (const data of source) {
-    const buf = data as Buffer;
-    pending.push(buf);
-    length += buf.length;
-    while (length >= size) {
-      const all = Buffer.concat(pending);
-      yield all.subarray(0, size);
-      pending = [all.subarray(size)];
-      length -= size;
-    }
-  }
-  if (length > 0) yield Buffer.concat(pending);
-}
