@@ -1,5 +1,4 @@
 import type { BlobDir } from '../oci/blobs.js';
-import type { OciImage } from '../oci/image.js';
 import {
   appendLayers,
   withAnnotations,
@@ -9,22 +8,9 @@ import {
 } from '../oci/mutate.js';
 import type { Image } from '../oci/types.js';
 import type { GitInfo } from './git.js';
-import { modelLayer, type LayerStatus, type ModelLayerInput } from './model-layer.js';
+import { modelLayer, type ModelLayerInput } from './model-layer.js';
 import { provenance, provenanceEnv } from './provenance.js';
-
-/** One layer a builder added, and whether the cache served it. */
-export interface BuiltLayer {
-  kind: 'dependencies' | 'app' | 'model';
-  digest: string;
-  size: number;
-  /** built now, cached from an earlier build, or recorded (a model layer known from its manifest). */
-  status: LayerStatus;
-}
-
-export interface BuildResult {
-  image: OciImage;
-  layers: BuiltLayer[];
-}
+import type { BuildResult, BuiltLayer } from './types.js';
 
 /**
  * What every builder does last, whatever built the app: append one plain-tar layer per
@@ -45,39 +31,44 @@ export async function finishImage(
     blobs: BlobDir;
   },
 ): Promise<BuildResult> {
-  const appended = [...input.appended];
-  const report = [...input.report];
-  for (const model of input.models) {
-    const built = await modelLayer(model, input.blobs);
-    appended.push({
-      layer: built.layer,
-      createdBy: `shipml: model ${model.name}@${model.version}`,
-    });
-    report.push({
-      kind: 'model',
-      digest: built.layer.digest,
-      size: built.layer.size,
-      status: built.status,
-    });
-  }
+  const models = await modelLayers(input.models, input.blobs);
   const facts = {
     git: input.git,
     created: input.created,
     version: input.version,
-    models: input.models.map((m) => ({
-      name: m.name,
-      version: m.version,
-      digest: m.digest,
-      target: m.target,
+    models: input.models.map(({ name, version, digest, target }) => ({
+      name,
+      version,
+      digest,
+      target,
     })),
   };
   const labels = provenance(facts);
-  let result = appendLayers(image, appended);
+  let result = appendLayers(image, [...input.appended, ...models.appended]);
   result = withConfig(result, {
     ...input.config,
     env: { ...(input.builderEnv ?? {}), ...provenanceEnv(facts), ...(input.config.env ?? {}) },
     labels: { ...labels, ...(input.config.labels ?? {}) },
     created: input.created.toISOString(),
   });
-  return { image: withAnnotations(result, labels), layers: report };
+  return { image: withAnnotations(result, labels), layers: [...input.report, ...models.report] };
+}
+
+/** One layer per model (cached, recorded or built: see modelLayer), with its history line. */
+export async function modelLayers(
+  models: readonly ModelLayerInput[],
+  blobs: BlobDir,
+): Promise<{ appended: AppendedLayer[]; report: BuiltLayer[] }> {
+  const appended: AppendedLayer[] = [];
+  const report: BuiltLayer[] = [];
+  for (const model of models) {
+    const built = await modelLayer(model, blobs);
+    appended.push({
+      layer: built.layer,
+      createdBy: `shipml: model ${model.name}@${model.version}`,
+    });
+    const { digest, size } = built.layer;
+    report.push({ kind: 'model', digest, size, status: built.status });
+  }
+  return { appended, report };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isLayerDescriptor, type BlobDir, type LayerDescriptor } from '../oci/blobs.js';
+import { join } from 'node:path';
+import { BlobDir, isLayerDescriptor, type LayerDescriptor } from '../oci/blobs.js';
 import { buildLayer, type BuildLayerOptions } from '../oci/layer.js';
 import type { TarEntry } from '../oci/tar.js';
 import type { Layer } from '../oci/types.js';
@@ -40,4 +41,7 @@ export async function cachedLayer(
   return { layer: built, cached: false };
 }
 
-export type { BlobDir };
+/** The local blob cache for image layers, under ShipML's cache directory. */
+export function layerCache(cacheDir: string): BlobDir {
+  return new BlobDir(join(cacheDir, 'oci'));
+}

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { buildProject } from '../builders/project.js';
+import { resolveModelInput } from '../builders/model-input.js';
+import { buildProject, buildSection } from '../builders/project.js';
 import { defaultTags } from '../builders/provenance.js';
 import { ConfigError } from '../core/errors.js';
 import { defaultCacheDir } from '../model-store/cache.js';
@@ -82,14 +83,21 @@ async function build(ctx: CliContext, flags: BuildFlags): Promise<void> {
     );
 
   const started = Date.now();
+  buildSection(loaded.config, loaded.file); // before the model: a config without one fails first
+  const model = await resolveModelInput({
+    config: loaded.config,
+    repo,
+    modelRef: typeof flags.model === 'string' ? flags.model : undefined,
+    cacheDir,
+    signal: ctx.signal,
+  });
   const result = await buildProject({
     config: loaded.config,
     configFile: loaded.file,
     cwd: ctx.cwd,
-    repo,
-    modelRef: typeof flags.model === 'string' ? flags.model : undefined,
+    model,
     cacheDir,
-    target,
+    registry: target,
     sourceDateEpoch: epoch,
   });
   const built = Date.now();

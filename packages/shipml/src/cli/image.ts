@@ -1,15 +1,18 @@
 import { resolve as resolvePath } from 'node:path';
 import { Command } from 'commander';
-import { FIXED_LAYER_TIME, modelLayer } from '../builders/model-layer.js';
-import { layerCache, modelInput } from '../builders/project.js';
-import { provenance, provenanceEnv } from '../builders/provenance.js';
+import { addModel as addModelLayer } from '../builders/add-model.js';
+import { layerCache } from '../builders/layer-cache.js';
+import { modelInput } from '../builders/model-input.js';
 import { ConfigError } from '../core/errors.js';
 import { defaultCacheDir } from '../model-store/cache.js';
-import { OciImage } from '../oci/image.js';
-import { buildLayer } from '../oci/layer.js';
-import { appendLayers, withAnnotations, withConfig } from '../oci/mutate.js';
-import { collectEntries } from '../oci/tar.js';
-import { parseLocation, readImage, writeImage, type ImageLocation } from '../oci/locations.js';
+import { imageFromRootfs } from '../oci/import-rootfs.js';
+import {
+  parseLocation,
+  readImage,
+  writeImage,
+  type ImageLocation,
+  type WriteResult,
+} from '../oci/locations.js';
 import {
   loadCliConfig,
   openRepository,
@@ -74,15 +77,7 @@ async function addModel(
   const base = await readImage(from, target);
   const manifest = await repo.resolve(modelRef, ctx.signal);
   const model = modelInput(repo, manifest, cacheDir, flags.modelPath, ctx.signal);
-  const { layer } = await modelLayer(model, layerCache(cacheDir));
-  const facts = { git: undefined, created: new Date(base.config.created ?? 0), models: [model] };
-  const labels = provenance(facts);
-  delete labels['org.opencontainers.image.created'];
-  let image = appendLayers(base, [
-    { layer, createdBy: `shipml: model ${manifest.name}@${manifest.version}` },
-  ]);
-  image = withConfig(image, { env: provenanceEnv(facts), labels });
-  image = withAnnotations(image, labels);
+  const { image, layer } = await addModelLayer(base, model, layerCache(cacheDir));
   const destination = flags.output ? parseLocation(flags.output) : from;
   const tags = tagsFor(flags.tag, destination, from);
   const written = await writeImage(image, destination, tags, target);
@@ -92,7 +87,7 @@ async function addModel(
       reference: written.reference,
       base: base.digest,
       model: { name: manifest.name, version: manifest.version, digest: manifest.digest },
-      upload: written.push ? { bytes: written.push.uploadedBytes, ...written.push.blobs } : null,
+      upload: uploadSummary(written),
     });
   ctx.output.line(`image ${written.reference}`);
   ctx.output.line(
@@ -126,72 +121,61 @@ export function importCommand(run: CommandRunner): Command {
       collect,
       [],
     )
-    .action(
-      async (
-        rootfs: string,
-        flags: {
-          output: string;
-          tag: string[];
-          env: string[];
-          cmd?: string;
-          exclude: string[];
-        } & CommonFlags &
-          RegistryFlags,
-      ) => {
-        await run(
-          async (ctx) => {
-            const loaded = await loadCliConfig(ctx, {});
-            const target = registryAccess(ctx, loaded, flags);
-            const excluded = new Set(flags.exclude.length ? flags.exclude : ['dev', 'proc', 'sys']);
-            const entries = await collectEntries(resolvePath(ctx.cwd, rootfs), {
-              target: '/',
-              rootfs: true,
-              exclude: (rel) => excluded.has(rel.split('/')[0]!),
-            });
-            const cacheDir = loaded.config.cache?.dir ?? defaultCacheDir(ctx.env);
-            const layer = await buildLayer(entries, {
-              blobs: layerCache(cacheDir),
-              mtime: FIXED_LAYER_TIME,
-              compress: true,
-            });
-            let image = appendLayers(OciImage.empty(), [
-              { layer, createdBy: `shipml image import ${rootfs}` },
-            ]);
-            const env = Object.fromEntries(
-              flags.env.map((pair) => {
-                const eq = pair.indexOf('=');
-                if (eq <= 0)
-                  throw new ConfigError(`--env ${JSON.stringify(pair)}: expected NAME=value`);
-                return [pair.slice(0, eq), pair.slice(eq + 1)];
-              }),
-            );
-            let cmd: string[] | undefined;
-            if (flags.cmd) {
-              const parsed: unknown = JSON.parse(flags.cmd);
-              if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === 'string'))
-                throw new ConfigError(`--cmd must be a JSON array of strings, got ${flags.cmd}`);
-              cmd = parsed;
-            }
-            image = withConfig(image, {
-              env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env },
-              ...(cmd ? { cmd } : {}),
-              created: FIXED_LAYER_TIME.toISOString(),
-            });
-            const destination = parseLocation(flags.output);
-            const tags = tagsFor(flags.tag, destination);
-            const written = await writeImage(image, destination, tags, target);
-            if (flags.json)
-              return ctx.output.json({
-                digest: image.digest,
-                reference: written.reference,
-                size: layer.size,
-              });
-            ctx.output.line(`image ${written.reference} (${formatBytes(layer.size)})`);
-          },
-          { json: Boolean(flags.json), debug: Boolean(flags.debug) },
-        );
-      },
-    );
+    .action(async (rootfs: string, flags: ImportFlags) => {
+      await run((ctx) => importRootfs(ctx, rootfs, flags), {
+        json: Boolean(flags.json),
+        debug: Boolean(flags.debug),
+      });
+    });
+}
+
+interface ImportFlags extends CommonFlags, RegistryFlags {
+  output: string;
+  tag: string[];
+  env: string[];
+  cmd?: string;
+  exclude: string[];
+}
+
+async function importRootfs(ctx: CliContext, rootfs: string, flags: ImportFlags): Promise<void> {
+  const loaded = await loadCliConfig(ctx, {});
+  const target = registryAccess(ctx, loaded, flags);
+  const cacheDir = loaded.config.cache?.dir ?? defaultCacheDir(ctx.env);
+  const { image, layer } = await imageFromRootfs(resolvePath(ctx.cwd, rootfs), {
+    blobs: layerCache(cacheDir),
+    exclude: flags.exclude,
+    env: envFlags(flags.env),
+    cmd: flags.cmd === undefined ? undefined : cmdFlag(flags.cmd),
+    createdBy: `shipml image import ${rootfs}`,
+  });
+  const destination = parseLocation(flags.output);
+  const written = await writeImage(image, destination, tagsFor(flags.tag, destination), target);
+  if (flags.json)
+    return ctx.output.json({
+      digest: image.digest,
+      reference: written.reference,
+      size: layer.size,
+    });
+  ctx.output.line(`image ${written.reference} (${formatBytes(layer.size)})`);
+}
+
+/** `--env NAME=value` flags. */
+function envFlags(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new ConfigError(`--env ${JSON.stringify(pair)}: expected NAME=value`);
+      return [pair.slice(0, eq), pair.slice(eq + 1)];
+    }),
+  );
+}
+
+/** `--cmd '["node", "main.js"]'`. */
+function cmdFlag(json: string): string[] {
+  const parsed: unknown = JSON.parse(json);
+  if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === 'string'))
+    throw new ConfigError(`--cmd must be a JSON array of strings, got ${json}`);
+  return parsed;
 }
 
 /** `shipml image copy`: any source to any sink (registry, layout, archive, engine), like crane copy. */
@@ -230,9 +214,7 @@ export function copyCommand(run: CommandRunner): Command {
               return ctx.output.json({
                 digest: image.digest,
                 reference: written.reference,
-                upload: written.push
-                  ? { bytes: written.push.uploadedBytes, ...written.push.blobs }
-                  : null,
+                upload: uploadSummary(written),
               });
             ctx.output.line(`image ${written.reference}`);
           },
@@ -250,4 +232,9 @@ function tagsFor(requested: readonly string[], ...locations: ImageLocation[]): s
     if (own) return [own];
   }
   return ['latest'];
+}
+
+/** What a push sent, for --json: bytes and blobs uploaded, already there, mounted. */
+function uploadSummary(written: WriteResult) {
+  return written.push ? { bytes: written.push.uploadedBytes, ...written.push.blobs } : null;
 }

@@ -5,9 +5,12 @@
 
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { buildProject, modelInput } from '../builders/project.js';
+import type { ModelLayerInput } from '../builders/model-layer.js';
+import { modelInput } from '../builders/model-input.js';
+import { buildProject } from '../builders/project.js';
 import { defaultTags } from '../builders/provenance.js';
 import { CancelledError, ConfigError } from '../core/errors.js';
+import { telltaleLine } from '../core/log-lines.js';
 import { provenanceOf } from '../deploy/release.js';
 import { appName } from '../deploy/spec.js';
 import type { Release } from '../deploy/types.js';
@@ -27,16 +30,14 @@ export async function buildStages(
   const { config, signal } = options;
   const runDir = join(options.runs.dir, run.report.id);
   let modelDir: string | undefined;
-  if (manifest && options.repo) {
-    const repo = options.repo;
+  // One model input for the whole run: fetched here, packaged by the build without a re-pull.
+  const model: ModelLayerInput | undefined =
+    manifest && options.repo
+      ? modelInput(options.repo, manifest, options.cacheDir, config.build?.modelPath, signal)
+      : undefined;
+  if (manifest && model) {
     await run.stage('fetch-model', async () => {
-      modelDir = await modelInput(
-        repo,
-        manifest,
-        options.cacheDir,
-        config.build?.modelPath,
-        signal,
-      ).dir();
+      modelDir = await model.dir();
       const mib = manifest.size / (1024 * 1024);
       return `${manifest.name}@${manifest.version} (${manifest.files.length} files, ${mib.toFixed(1)} MiB), every file's sha256 verified`;
     });
@@ -127,10 +128,9 @@ export async function buildStages(
       config,
       configFile: options.configFile,
       cwd: appDir,
-      repo: options.repo,
-      modelRef: manifest ? `${manifest.name}@${manifest.version}` : undefined,
+      model,
       cacheDir: options.cacheDir,
-      target: options.registry,
+      registry: options.registry,
       sourceDateEpoch: options.env.SOURCE_DATE_EPOCH
         ? Number(options.env.SOURCE_DATE_EPOCH)
         : undefined,
@@ -199,11 +199,7 @@ function formatMetrics(m: Metrics): string {
     .join(', ');
 }
 
-function lastMeaningful(tail: string[]): string {
-  const lines = tail.map((l) => l.trim()).filter(Boolean);
-  return (
-    lines.findLast((l) => /fail|error|✗|×|assert/i.test(l)) ??
-    lines.at(-1) ??
-    'no output'
-  ).slice(0, 200);
+/** The line of a command's output that says what failed, for the one-line error. */
+function lastMeaningful(tail: readonly string[]): string {
+  return (telltaleLine(tail) ?? 'no output').slice(0, 200);
 }

@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gitInfo } from '../builders/git.js';
+import { resolveManifest } from '../builders/model-input.js';
 import { releaseOf } from '../deploy/release.js';
 import type { Release } from '../deploy/types.js';
 import type { Manifest } from '../model-store/manifest.js';
@@ -42,7 +43,7 @@ export async function runPipeline(options: BuildRunOptions): Promise<RunReport> 
   try {
     let manifest: Manifest | undefined;
     await run.stage('resolve', async () => {
-      manifest = await resolveModel(options);
+      manifest = await resolveManifest(options);
       run.report.inputs = await resolveInputs(appDir, configFile, manifest);
       return describeInputs(run.report.inputs);
     });
@@ -99,14 +100,6 @@ export async function releasePipeline(
   const report = await run.finish(error);
   if (error !== undefined) throw withReport(error, report);
   return report;
-}
-
-async function resolveModel(options: BuildRunOptions): Promise<Manifest | undefined> {
-  const declared = options.config.model;
-  const ref =
-    options.modelRef ?? (declared?.name ? `${declared.name}:${declared.channel}` : undefined);
-  if (!ref || !options.repo) return undefined;
-  return options.repo.resolve(ref, options.signal);
 }
 
 async function resolveInputs(

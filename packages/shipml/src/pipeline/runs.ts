@@ -2,11 +2,24 @@
  * The run history on this machine: one JSON report per run under `.shipml/runs/` beside
  * shipml.yaml, written atomically. The skip rule reads the last successful run from here.
  * (`shipml server` keeps the same reports in its database.)
+ *
+ * Reports are read back through RunReportSchema: a file that is not JSON (damaged, or cut
+ * short by a full disk) or not shaped like a report (edited by hand, written by something
+ * else) is left out with its reason, never a basis for reusing an image.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic.js';
+import { describeIssues } from '../deploy/spec-schema.js';
+import { RunReportSchema } from './report-schema.js';
 import type { RunInputs, RunReport } from './types.js';
+
+/** A report file left out of the history, and why. */
+export interface IgnoredReport {
+  file: string;
+  reason: string;
+}
 
 export class RunStore {
   /** `redact` masks secrets (the CLI passes its redactor): reports are read by people and tools. */
@@ -24,29 +37,39 @@ export class RunStore {
   }
 
   async save(report: RunReport): Promise<string> {
-    await mkdir(this.dir, { recursive: true });
     const file = join(this.dir, `${report.id}.json`);
-    const temp = `${file}.${process.pid}.partial`;
-    await writeFile(temp, this.redact(JSON.stringify(report, null, 2)) + '\n');
-    await rename(temp, file);
+    await writeFileAtomic(file, this.redact(JSON.stringify(report, null, 2)) + '\n');
     return file;
   }
 
-  /** Runs, newest first. */
+  /** Runs, newest first (reports that do not read are left out: see scan). */
   async list(): Promise<RunReport[]> {
+    return (await this.scan()).reports;
+  }
+
+  /** Runs, newest first, and the report files left out with the reason. */
+  async scan(): Promise<{ reports: RunReport[]; ignored: IgnoredReport[] }> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     const reports: RunReport[] = [];
+    const ignored: IgnoredReport[] = [];
+    // Temporaries of writeFileAtomic end in .partial: a report being written is not listed.
     for (const name of names
       .filter((n) => n.endsWith('.json'))
       .sort()
       .reverse()) {
+      const file = join(this.dir, name);
+      let data: unknown;
       try {
-        reports.push(JSON.parse(await readFile(join(this.dir, name), 'utf8')) as RunReport);
-      } catch {
-        // a report being written by a concurrent run, or damaged: not a basis for skipping
+        data = JSON.parse(await readFile(file, 'utf8'));
+      } catch (err) {
+        ignored.push({ file, reason: `not readable as JSON: ${(err as Error).message}` });
+        continue;
       }
+      const parsed = RunReportSchema.safeParse(data);
+      if (parsed.success) reports.push(parsed.data);
+      else ignored.push({ file, reason: `not a run report: ${describeIssues(parsed.error)}` });
     }
-    return reports;
+    return { reports, ignored };
   }
 
   /** The newest successful run that built (or reused) an image from exactly these inputs. */

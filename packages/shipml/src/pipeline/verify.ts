@@ -3,7 +3,6 @@
  * expected commit and model (the version endpoint's answer mentions both), and answering a
  * sample request.
  */
-import { request } from 'undici';
 import type { ShipmlConfig } from '../config/schema.js';
 import type { Release } from '../deploy/types.js';
 
@@ -20,6 +19,8 @@ export interface VerifyOptions {
 /** Resolves with what was checked; throws an Error naming the first check that failed. */
 export async function verifyRelease(options: VerifyOptions): Promise<string[]> {
   const { url, release, verify } = options;
+  // Loaded here, not at the top: undici is hundreds of modules every CLI start would pay for.
+  const { request } = await import('undici');
   const timeout = verify.timeoutSeconds * 1000;
   const get = async (
     path: string,

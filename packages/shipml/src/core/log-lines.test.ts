@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { demux } from './engine.js';
-import { telltaleLine } from './replicas.js';
+import { telltaleLine } from './log-lines.js';
 
 describe('telltaleLine', () => {
   it('prefers the last line that reads like an error over the last line', () => {
@@ -11,6 +10,19 @@ describe('telltaleLine', () => {
     expect(telltaleLine('\n  \n')).toBeUndefined();
   });
 
+  it('takes lines as well as a whole log (a kept tail of a test run or a build)', () => {
+    expect(
+      telltaleLine(['#5 [2/3] RUN make', '#5 ERROR: process "make" did not complete', '#6 done']),
+    ).toBe('#5 ERROR: process "make" did not complete');
+    expect(telltaleLine([' ✓ adds', ' × divides by zero', ' Duration 1s', ''])).toBe(
+      '× divides by zero',
+    );
+    expect(telltaleLine(['AssertionError: expected 1 to be 2', 'at test.js:3'])).toBe(
+      'AssertionError: expected 1 to be 2',
+    );
+    expect(telltaleLine([])).toBeUndefined();
+  });
+
   it('reads JSON log records (pino): message and error message', () => {
     const pino =
       '{"level":60,"time":1,"err":{"type":"ModelLoadError","message":"MODEL_PATH /x does not exist","stack":"..."},"msg":"start-up failed"}';
@@ -19,24 +31,5 @@ describe('telltaleLine', () => {
     );
     expect(telltaleLine('{"level":"error","error":"boom"}')).toBe('boom');
     expect(telltaleLine('{not json, failed}')).toBe('{not json, failed}');
-  });
-});
-
-describe('demux', () => {
-  const frame = (stream: number, text: string) => {
-    const body = Buffer.from(text);
-    const header = Buffer.alloc(8);
-    header[0] = stream;
-    header.writeUInt32BE(body.length, 4);
-    return Buffer.concat([header, body]);
-  };
-
-  it('splits Docker stream frames into stdout and stderr', () => {
-    const raw = Buffer.concat([frame(1, 'out1 '), frame(2, 'err'), frame(1, 'out2')]);
-    expect(demux(raw)).toEqual({ stdout: 'out1 out2', stderr: 'err' });
-  });
-
-  it('passes text without frames (a TTY) through as stdout', () => {
-    expect(demux(Buffer.from('plain text'))).toEqual({ stdout: 'plain text', stderr: '' });
   });
 });

@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../core/errors.js';
-import { collectEntries, type TarEntry } from '../oci/tar.js';
+import { ConfigError } from '../../core/errors.js';
+import { collectEntries, type TarEntry } from '../../oci/tar.js';
 
 const LockSchema = z.looseObject({
   lockfileVersion: z.number(),

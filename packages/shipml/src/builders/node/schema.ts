@@ -1,0 +1,12 @@
+import { z } from 'zod';
+
+/** The node builder's keys of shipml.yaml `build:` (beside the shared ones). */
+export const NodeBuilderOptionsSchema = z.object({
+  /** Base image: a registry reference or oci:DIR[:name] (required to build; checked then). */
+  base: z.string().min(1).optional(),
+  /** Where the app lives in the image. */
+  workdir: z.string().min(1).default('/app'),
+  /** Files and directories (relative to context) for the app layer; default: all but node_modules, .git, .shipml. */
+  include: z.array(z.string().min(1)).optional(),
+});
+export type NodeBuilderOptions = z.output<typeof NodeBuilderOptionsSchema>;
