@@ -43,6 +43,7 @@ ensure_services() { # what (for messages)
   fi
   log "starting $1 (scripts/services.sh)"
   bounded "$ROOT/scripts/services.sh" install || die "scripts/services.sh install failed"
+  # shellcheck disable=SC2034 # read by the sourcing run.sh (its cleanup stops what it started)
   STARTED_SERVICES=1
   bounded "$ROOT/scripts/services.sh" start || die "scripts/services.sh start failed"
   services_answer || die "services started but $1 do not answer"

@@ -74,7 +74,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 EOF
-  (cd "$work" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true)
+  (cd "$work" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1) || true
   (cd "$work" && GOFLAGS=-mod=mod go mod download)
   mkdir -p "$BIN.tmp"
   local pkgs=()
@@ -118,7 +118,7 @@ package tools
 
 import _ "go.etcd.io/etcd/server/v3"
 EOF
-  (cd "$work" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true)
+  (cd "$work" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1) || true
   mkdir -p "$BIN.tmp"
   (cd "$work" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$BIN.tmp/etcd" go.etcd.io/etcd/server/v3)
   rm -rf "$work"
@@ -290,10 +290,12 @@ status:
   allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
   capacity: {cpu: "32", memory: 256Gi, pods: "110"}
 EOF
+  # shellcheck disable=SC2016 # "$@" is the inner sh's: kubectl and its flags, passed after _
   wait_for kwok 60 sh -c '[ "$("$@" get node kwok-node-0 -o jsonpath="{.status.conditions[?(@.type==\"Ready\")].status}")" = True ]' _ "${kubectl[@]}"
   # The apiserver taints new nodes node.kubernetes.io/not-ready; the node-lifecycle controller,
   # which would lift it, is not run (it would also evict pods when kwok's heartbeat is late).
   "${kubectl[@]}" taint node kwok-node-0 node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
+  # shellcheck disable=SC2016 # as above
   wait_for kwok 30 sh -c '[ -z "$("$@" get node kwok-node-0 -o jsonpath="{.spec.taints}")" ]' _ "${kubectl[@]}"
   wait_for kube-controller-manager 60 "${kubectl[@]}" get serviceaccount default -n default
   alive kube-scheduler

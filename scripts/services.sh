@@ -59,6 +59,7 @@ install() {
   command -v podman >/dev/null || missing+=(podman runc)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v chromium >/dev/null || missing+=(chromium) # examples/digits browser test
+  command -v shellcheck >/dev/null || missing+=(shellcheck) # npm run lint (scripts/shellcheck.sh)
   if [ ${#missing[@]} -gt 0 ]; then
     log "apt-get install ${missing[*]}"
     apt-get update -q >/dev/null
@@ -100,6 +101,7 @@ start() {
     >"$STATE/azurite.log" 2>&1 &
   echo $! >"$STATE/azurite.pid"
 
+  DOCKER_TLS_ENV=''
   start_registries
   start_docker
 
@@ -125,6 +127,7 @@ export SHIPML_TEST_TOKEN_CERT=$STATE/registry-tls/token-cert.pem
 export SHIPML_TEST_BASE_NODE=127.0.0.1:$REGISTRY_PORT/shipml/node:24
 export SHIPML_TEST_BASE_PYTHON=127.0.0.1:$REGISTRY_PORT/shipml/python:3.11
 export SHIPML_TEST_PROXY_IMAGE=127.0.0.1:$REGISTRY_PORT/shipml/haproxy:2.6
+${DOCKER_TLS_ENV:-}
 ENV
   "$ROOT/scripts/base-images.sh" push "127.0.0.1:$REGISTRY_PORT"
   log "MinIO on 127.0.0.1:$minio_port, Azurite on 127.0.0.1:$azurite_port, registries on 127.0.0.1:$REGISTRY_PORT (plain), :$REGISTRY_AUTH_PORT (basic auth), :$REGISTRY_TLS_PORT (TLS) (env: $STATE/env)"
@@ -176,20 +179,51 @@ start_registries() {
 }
 
 # The Docker Engine: started here unless one already answers. Containers need the nofile
-# ulimit set in daemon.json (the VM lacks CAP_SYS_RESOURCE; see ENVIRONMENT.md).
+# ulimit set in daemon.json (the VM lacks CAP_SYS_RESOURCE; see ENVIRONMENT.md). The engine we
+# start also listens on tcp://127.0.0.1 with mutual TLS, as remote engines are reached
+# (DOCKER_HOST=tcp://..., DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH): tests of that path use it.
 start_docker() {
-  if docker info >/dev/null 2>&1; then return 0; fi
+  if docker info >/dev/null 2>&1; then
+    log "a Docker Engine already runs (not started here): DOCKER_HOST over TLS is not tested"
+    return 0
+  fi
   mkdir -p /etc/docker
   if [ ! -f /etc/docker/daemon.json ]; then
     echo '{"default-ulimits":{"nofile":{"Name":"nofile","Soft":1024,"Hard":1024}}}' >/etc/docker/daemon.json
   fi
-  dockerd >"$STATE/dockerd.log" 2>&1 &
+  local certs=$STATE/docker-tls
+  docker_tls_certs "$certs"
+  DOCKER_TLS_PORT=$(free_port)
+  dockerd -H unix:///var/run/docker.sock -H "tcp://127.0.0.1:$DOCKER_TLS_PORT" \
+    --tlsverify --tlscacert "$certs/ca.pem" --tlscert "$certs/server-cert.pem" --tlskey "$certs/server-key.pem" \
+    >"$STATE/dockerd.log" 2>&1 &
   echo $! >"$STATE/dockerd.pid"
   local deadline=$((SECONDS + 60))
   until docker info >/dev/null 2>&1; do
     if ((SECONDS > deadline)); then log "dockerd did not start: $(tail -3 "$STATE/dockerd.log")"; return 1; fi
     sleep 0.5
   done
+  DOCKER_TLS_ENV="export SHIPML_TEST_DOCKER_TLS_HOST=tcp://127.0.0.1:$DOCKER_TLS_PORT
+export SHIPML_TEST_DOCKER_CERT_PATH=$certs"
+}
+
+# A CA, a server certificate for 127.0.0.1 and a client certificate, named as the docker CLI
+# expects them in DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem).
+docker_tls_certs() { # dir
+  local dir=$1
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=shipml docker test CA" \
+    -keyout "$dir/ca-key.pem" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$dir/server-key.pem" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" -CAcreateserial \
+    -days 2 -extfile "$dir/server.ext" -out "$dir/server-cert.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=shipml test client" \
+    -keyout "$dir/key.pem" -out "$dir/client.csr" 2>/dev/null
+  printf 'extendedKeyUsage=clientAuth\n' >"$dir/client.ext"
+  openssl x509 -req -in "$dir/client.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" -CAcreateserial \
+    -days 2 -extfile "$dir/client.ext" -out "$dir/cert.pem" 2>/dev/null
 }
 
 stop_quietly() {

@@ -62,8 +62,9 @@ stop_pid() {
 
 remove_docker_images() {
   [ -n "$WORK" ] && [ -s "$WORK/docker-images" ] || return 0
-  local id
-  for id in $(sort -u "$WORK/docker-images"); do
+  local id ids
+  mapfile -t ids < <(sort -u "$WORK/docker-images")
+  for id in "${ids[@]}"; do
     timeout 120 "$DOCKER" rmi "$id" >/dev/null 2>&1 || true
   done
   : >"$WORK/docker-images"
@@ -144,7 +145,7 @@ done
 pick_docker() {
   local c major
   for c in ${BENCH_DOCKER:-} "$(command -v docker || true)" /usr/bin/docker /usr/local/bin/docker; do
-    [ -n "$c" ] && [ -x "$c" ] || continue
+    if [ -z "$c" ] || [ ! -x "$c" ]; then continue; fi
     if [ -n "${BENCH_DOCKER:-}" ] || "$c" buildx version >/dev/null 2>&1; then echo "$c"; return 0; fi
     major=$("$c" version --format '{{.Client.Version}}' 2>/dev/null | cut -d. -f1 || true)
     if [[ $major =~ ^[0-9]+$ ]] && ((major < 23)); then echo "$c"; return 0; fi
@@ -468,8 +469,8 @@ docker_step 5-fresh 1
 # Context for reading the numbers, then the report.
 # startup CMD...: median wall clock of 3 runs of a command that transfers nothing.
 startup() {
-  local t0 t1 i samples=()
-  for i in 1 2 3; do
+  local t0 t1 samples=()
+  for _ in 1 2 3; do
     t0=$EPOCHREALTIME
     timeout 60 "$@" >/dev/null 2>&1 || { echo null; return; }
     t1=$EPOCHREALTIME

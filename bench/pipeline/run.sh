@@ -29,7 +29,8 @@ export SHIPML_CACHE_DIR=$WORK/cache
 for scenario in cold warm; do
   log "$scenario: shipml run --force"
   # A new creation time makes a new image (same layers), so the deploy really rolls out.
-  export SOURCE_DATE_EPOCH=$(date +%s)
+  SOURCE_DATE_EPOCH=$(date +%s)
+  export SOURCE_DATE_EPOCH
   start=$(date +%s.%N)
   timeout 600 "${CLI[@]}" run -c "$WORK/demo/shipml.yaml" --model digits@2 --force --json >"$WORK/$scenario.json" 2>"$WORK/$scenario.err" || { tail -20 "$WORK/$scenario.err"; exit 1; }
   end=$(date +%s.%N)

@@ -2,12 +2,8 @@
  * Docker scenarios under load: ShipML's Docker target (N replicas behind HAProxy), and what a
  * user scripts instead (one container published on 127.0.0.1, replaced in place).
  */
-import {
-  DEFAULT_SPEC,
-  DockerTarget,
-  RolloutError,
-  type DeploySpec,
-} from '../../packages/shipml/dist/index.js';
+import { DEFAULT_SPEC, RolloutError, type DeploySpec } from 'shipml';
+import { DockerTarget } from 'shipml/deploy/docker';
 import {
   NEVER_READY,
   freePort,

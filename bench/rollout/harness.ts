@@ -6,13 +6,8 @@
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  startLoad,
-  type DeployEvent,
-  type LoadReport,
-  type LoadRequest,
-  type Release,
-} from '../../packages/shipml/dist/index.js';
+import type { DeployEvent, Release } from 'shipml';
+import { startLoad, type LoadReport, type LoadRequest } from 'shipml/deploy';
 import { log, type Settings } from './settings.js';
 
 export const NEVER_READY = 'never-ready';

@@ -5,13 +5,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  DEFAULT_SPEC,
-  KubernetesTarget,
-  RolloutError,
-  type DeploySpec,
-  type Release,
-} from '../../packages/shipml/dist/index.js';
+import { DEFAULT_SPEC, RolloutError, type DeploySpec, type Release } from 'shipml';
+import { KubernetesTarget } from 'shipml/deploy/kubernetes';
 import { NEVER_READY, sh, timeline, type Bench } from './harness.js';
 import { env, log, type Settings } from './settings.js';
 

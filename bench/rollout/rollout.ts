@@ -9,7 +9,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_SPEC, releaseOf } from '../../packages/shipml/dist/index.js';
+import { DEFAULT_SPEC } from 'shipml';
+import { releaseOf } from 'shipml/deploy';
 import { dockerPlain, dockerShipml } from './docker.js';
 import { Bench, type Releases } from './harness.js';
 import { kubeKubectl, kubeShipml } from './kubernetes.js';

@@ -113,10 +113,12 @@ for tool in node curl python3 timeout; do
   command -v "$tool" >/dev/null || die "$tool is not on PATH"
 done
 [ -n "$DOCKER" ] || die "docker (the client) is not on PATH"
-[ -x "$TSX" ] && [ -f "$TSX_LOADER" ] || die "tsx is missing in examples/digits: scripts/services.sh install (npm ci there)"
+if [ ! -x "$TSX" ] || [ ! -f "$TSX_LOADER" ]; then
+  die "tsx is missing in examples/digits: scripts/services.sh install (npm ci there)"
+fi
 
 if [ "${BENCH_BUILD:-0}" = 1 ] || [ ! -f "$CLI" ] ||
-  ! grep -q KubernetesTarget "$ROOT/packages/shipml/dist/index.js" 2>/dev/null; then
+  [ ! -f "$ROOT/packages/shipml/dist/deploy/kubernetes/index.js" ]; then
   log "building ShipML (npm run build)"
   (cd "$ROOT" && bounded npm run build --silent) || die "npm run build failed"
 fi

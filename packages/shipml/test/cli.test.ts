@@ -48,6 +48,45 @@ describe('help', () => {
     expect((await runCli(['model', 'pull', '--help'])).stdout).toContain('--no-cache');
   });
 
+  it('refuses an unknown command or subcommand (exit 2), with or without --help', async () => {
+    for (const args of [['nosuch'], ['nosuch', '--help'], ['--debug', 'nosuch', '-h']]) {
+      const run = await runCli(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stdout, args.join(' ')).toBe('');
+      expect(run.stderr).toContain('unknown command "nosuch" for shipml: expected one of model,');
+    }
+    const sub = await runCli(['model', 'pubish', '--help']);
+    expect(sub.code).toBe(2);
+    expect(sub.stderr).toContain(
+      'unknown command "pubish" for shipml model: expected one of publish, list, show, pull, promote',
+    );
+    expect((await runCli(['help', 'model'])).code).toBe(0);
+    expect((await runCli(['model', 'list', '--help'])).code).toBe(0);
+  });
+
+  it('takes deploy targets from the registry: a typo exits 2 naming the valid ones', async () => {
+    const typo = await runCli(['status', '--target', 'dokcer'], { cwd: work });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(
+      "argument 'dokcer' is invalid. Allowed choices are docker, kubernetes",
+    );
+    const help = await runCli(['deploy', '--help']);
+    expect(help.stdout).toMatch(/--target <kind>\s+docker \| kubernetes/);
+    expect(help.stdout).toMatch(/--port <port>\s+docker: host port/);
+    expect(help.stdout).toMatch(/-n, --namespace <name>\s+kubernetes: namespace/);
+    const wrong = await runCli(['status', '--target', 'kubernetes', '--port', '8080'], {
+      cwd: work,
+    });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--port applies to the docker target, not kubernetes');
+    const config = join(work, 'typo.yaml');
+    await writeFile(config, 'deploy:\n  target: dokcer\n');
+    const configured = await runCli(['status', '-c', config], { cwd: work });
+    expect(configured.code).toBe(2);
+    expect(configured.stderr).toContain('deploy.target');
+    expect(configured.stderr).toContain('"docker"');
+  });
+
   it('rejects unknown options with a usage error (exit 2)', async () => {
     const run = await runCli(['model', 'list', '--bogus']);
     expect(run.code).toBe(2);

@@ -592,6 +592,31 @@ describe('refusals', () => {
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('refuses an unknown --ci value with exit 2, naming the valid CI systems, and writes nothing', async () => {
+    const dir = await example('digits', ['package.json', 'package-lock.json']);
+    for (const value of ['jenkins', 'github,jenkins', ',']) {
+      const run = await runInit(['--ci', value], dir);
+      expect(run.code, value).toBe(2);
+      expect(run.stderr, value).toMatch(/github, azure/);
+    }
+    const named = await runInit(['--ci', 'github,jenkins', '--json'], dir);
+    expect(JSON.parse(named.stdout)).toEqual({
+      error: {
+        code: 'CONFIG',
+        message: '--ci: unknown CI system "jenkins": expected one of github, azure',
+      },
+    });
+    expect((await readdir(dir)).sort()).toEqual(['package-lock.json', 'package.json']);
+    // Each system once, in the registry's order, whatever the order given.
+    const both = await runInit(['--ci', 'azure,github,azure', '--json'], dir);
+    expect(both.code).toBe(0);
+    expect((JSON.parse(both.stdout) as InitResult).files.map((f) => f.what)).toEqual([
+      'config',
+      'github',
+      'azure',
+    ]);
+  });
+
   it('says what it looked for when there is neither a package.json nor a Dockerfile', async () => {
     const dir = await mkdtemp(join(work, 'empty-'));
     await writeFile(join(dir, 'main.py'), 'print(1)\n');
@@ -614,8 +639,11 @@ describe('refusals', () => {
   it('refuses bad flags before looking at anything, without echoing credentials', async () => {
     const dir = await example('digits', ['package.json', 'package-lock.json']);
     const cases: Array<[string[], string]> = [
-      [['--target', 'moon'], '--target must be one of docker, kubernetes, got "moon"'],
-      [['--ci', 'jenkins'], '--ci must be one of github, azure, got "jenkins"'],
+      [
+        ['--target', 'moon'],
+        '--target: unknown deploy target "moon": expected one of docker, kubernetes',
+      ],
+      [['--builder', 'bazel'], '--builder: unknown image builder "bazel": expected one of'],
       [['--image', 'myacr.azurecr.io/digits:1.0'], 'expected a repository'],
       [['--store', 'ftp://x/y'], '--store: invalid store URL'],
       [['--store', 's3://AKIA:hunter2secret@bucket/p'], 'must not carry credentials'],
@@ -632,6 +660,19 @@ describe('refusals', () => {
 });
 
 describe('choices', () => {
+  it('help lists the choices of --target, --builder and --ci from their registries', async () => {
+    const { deployTargets } = await import('../src/deploy/registry.js');
+    const { imageBuilders } = await import('../src/builders/registry.js');
+    const help = initCommand(async () => {})
+      .helpInformation()
+      .replace(/\s+/g, ' ');
+    expect(help).toContain(`where releases go: ${deployTargets.choices} (default: docker)`);
+    expect(help).toContain(`${imageBuilders.choices}, when both package.json and Dockerfile`);
+    expect(help).toContain(
+      'CI definitions to write: github,azure or none (default: "github,azure")',
+    );
+  });
+
   it('prefers the Dockerfile when there is also a package.json, and says so; --builder node overrides', async () => {
     const dir = await example('digits', ['package.json', 'package-lock.json']);
     await cp(join(EXAMPLES, 'python-app', 'Dockerfile'), join(dir, 'Dockerfile'));
@@ -672,7 +713,10 @@ describe('choices', () => {
     const failed = await runInit(['--json', '--target', 'moon'], dir);
     expect(failed.code).toBe(2);
     expect(JSON.parse(failed.stdout)).toEqual({
-      error: { code: 'CONFIG', message: '--target must be one of docker, kubernetes, got "moon"' },
+      error: {
+        code: 'CONFIG',
+        message: '--target: unknown deploy target "moon": expected one of docker, kubernetes',
+      },
     });
   });
 
@@ -694,8 +738,11 @@ describe('choices', () => {
     const run = await runInit(['--model', 'acme', '--target', 'kubernetes'], dir);
     expect(run.code).toBe(0);
     const { config } = await loadConfig({ cwd: dir, env: {} });
-    expect(config.build?.cmd).toEqual(['node', 'server.js']);
-    expect(config.build?.include).toBeUndefined(); // no build step: the app is its sources
+    expect(config.build).toMatchObject({ kind: 'node', cmd: ['node', 'server.js'] });
+    // No build step: the app is its sources.
+    expect(config.build && 'include' in config.build ? config.build.include : undefined).toBe(
+      undefined,
+    );
     expect(config.test).toBeUndefined();
 
     const jobs = (await readYaml(join(dir, '.github/workflows/shipml.yml'))).jobs as Record<

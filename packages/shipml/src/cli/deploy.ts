@@ -3,22 +3,37 @@ import type { LoadedConfig } from '../config/load.js';
 import { ConfigError } from '../core/errors.js';
 import { releaseOf } from '../deploy/release.js';
 import { appName, deployConfig, deploySpec, type DeployConfig } from '../deploy/spec.js';
+import { deployTargets, type DeployTargetId } from '../deploy/registry.js';
 import { openTarget } from '../deploy/targets.js';
-import type { DeployEvent, DeploySpec, DeployTarget, Revision } from '../deploy/types.js';
+import {
+  canRender,
+  type DeployEvent,
+  type DeploySpec,
+  type DeployTarget,
+  type Revision,
+  type TargetDescriptor,
+} from '../deploy/types.js';
 import { parseReference } from '../oci/remote/reference.js';
 import { loadCliConfig, registryAccess, type CliContext, type CommandRunner } from './context.js';
-import { commonOptions, registryOptions, type CommonFlags, type RegistryFlags } from './options.js';
+import {
+  commonOptions,
+  positiveInteger,
+  registryOptions,
+  targetOption,
+  targetOverrideOptions,
+  targetOverrides,
+  type CommonFlags,
+  type RegistryFlags,
+} from './options.js';
 import { shortDigest, table } from './output.js';
 
 /** Flags that choose and reach the deploy target (all commands of the release side). */
 interface TargetFlags extends CommonFlags, RegistryFlags {
   config?: string;
-  target?: 'docker' | 'kubernetes';
+  target?: DeployTargetId;
   app?: string;
-  port?: number;
-  kubeconfig?: string;
-  context?: string;
-  namespace?: string;
+  /** And each target's own flags (targetOverrideOptions). */
+  [flag: string]: unknown;
 }
 
 interface DeployFlags extends TargetFlags {
@@ -26,14 +41,11 @@ interface DeployFlags extends TargetFlags {
   timeout?: number;
 }
 
-const integer = (what: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new ConfigError(`${what} must be a positive integer, got "${value}"`);
-  return n;
-};
+const integer = positiveInteger;
 
 function targetFlags(cmd: Command): Command {
+  targetOption(cmd, `default: deploy.target, else ${deployTargets.ids[0]}`);
+  targetOverrideOptions(cmd);
   return commonOptions(
     registryOptions(
       cmd
@@ -41,19 +53,7 @@ function targetFlags(cmd: Command): Command {
           '-c, --config <file>',
           'shipml.yaml to use (default: nearest in this or a parent directory)',
         )
-        .option('--target <kind>', 'docker | kubernetes (default: deploy.target, else docker)')
-        .option('--app <name>', 'the app on the target (default: deploy.app, else the model name)')
-        .option(
-          '--port <port>',
-          'docker: host port of the load balancer on 127.0.0.1',
-          integer('--port'),
-        )
-        .option(
-          '--kubeconfig <file>',
-          'kubernetes: kubeconfig (default: KUBECONFIG, ~/.kube/config, in-cluster)',
-        )
-        .option('--context <name>', 'kubernetes: kubeconfig context')
-        .option('-n, --namespace <name>', 'kubernetes: namespace'),
+        .option('--app <name>', 'the app on the target (default: deploy.app, else the model name)'),
     ),
   );
 }
@@ -111,7 +111,7 @@ export function releaseCommands(run: CommandRunner): Command[] {
   const render = targetFlags(
     new Command('render')
       .description(
-        'print the Kubernetes manifests of a release as YAML (for GitOps), without applying them',
+        "print a release's manifests (Kubernetes: YAML, for GitOps) without applying them",
       )
       .argument('<image>', 'registry reference (tag or @sha256 digest); rendered pinned by digest')
       .option('--replicas <n>', 'replicas (default: deploy.replicas)', integer('--replicas'))
@@ -133,16 +133,13 @@ async function select(ctx: CliContext, flags: TargetFlags, image?: string): Prom
   const deploy = deployConfig(loaded.config);
   const app = flags.app ?? appName(loaded.config, loaded.file, ctx.cwd);
   const registry = image ? parseReference(image).registry : undefined;
+  const kind = flags.target ?? deploy.target;
   const target = await openTarget(
     {
-      kind: flags.target ?? deploy.target,
+      kind,
+      where: flags.target ? '--target' : `${loaded.file ?? 'shipml.yaml'}: deploy.target`,
       deploy,
-      docker: { port: flags.port },
-      kubernetes: {
-        kubeconfig: flags.kubeconfig,
-        context: flags.context,
-        namespace: flags.namespace,
-      },
+      overrides: targetOverrides(kind, flags),
       registry,
       registryConfig: loaded.config.registry,
     },
@@ -244,24 +241,25 @@ async function renderAction(
   flags: DeployFlags & { validate?: boolean },
   image?: string,
 ): Promise<void> {
-  const { loaded, deploy, app, target } = await select(
-    ctx,
-    { ...flags, target: 'kubernetes' },
-    image,
-  );
-  const { KubernetesTarget } = await import('../deploy/kubernetes/index.js');
-  const { manifestsToYaml } = await import('../deploy/kubernetes/yaml.js');
-  if (!(target instanceof KubernetesTarget))
-    throw new ConfigError('render needs the Kubernetes target');
+  // Rendering is for targets that apply manifests: without --target, the configured target
+  // if it can, else the first that can (a docker-configured app renders for Kubernetes).
+  const able = renderingTargets();
+  const configured = deployConfig((await loadCliConfig(ctx, flags)).config).target;
+  const kind = flags.target ?? (able.includes(configured) ? configured : able[0]);
+  const { loaded, deploy, app, target } = await select(ctx, { ...flags, target: kind }, image);
+  if (!canRender(target)) {
+    throw new ConfigError(`the ${target.kind} target cannot render manifests`, {
+      hint: `render with --target ${able.join(' or --target ')}`,
+    });
+  }
   const spec = {
     ...deploySpec(deploy, app),
     ...(flags.replicas ? { replicas: flags.replicas } : {}),
   };
   const release = await releaseOf(image!, registryAccess(ctx, loaded, flags));
-  if (flags.validate) await target.validate(release, spec);
-  const objects = target.render(release, spec);
-  if (flags.json) return ctx.output.json(objects);
-  ctx.output.line(manifestsToYaml(objects).replace(/\n$/, ''));
+  const rendered = await target.renderRelease(release, spec, { validate: flags.validate });
+  if (flags.json) return ctx.output.json(rendered.objects);
+  ctx.output.line(rendered.text.replace(/\n$/, ''));
 }
 
 async function destroyAction(
@@ -276,4 +274,10 @@ async function destroyAction(
   await target.destroy(app);
   if (flags.json) return ctx.output.json({ app, target: target.kind, destroyed: true });
   ctx.output.line(`${app} removed from ${target.kind}`);
+}
+
+/** The registered targets that can render, by id. */
+function renderingTargets(): DeployTargetId[] {
+  const all: readonly TargetDescriptor[] = deployTargets.all;
+  return all.filter((d) => d.capabilities.includes('render')).map((d) => d.id as DeployTargetId);
 }

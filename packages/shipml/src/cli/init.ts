@@ -1,6 +1,14 @@
 import { Command } from 'commander';
+import { imageBuilders } from '../builders/registry.js';
 import { ConfigError } from '../core/errors.js';
-import { CI_SYSTEMS, initProject, type CiSystem } from '../init/index.js';
+import { deployTargets } from '../deploy/registry.js';
+import {
+  ciSystems,
+  DEFAULT_TARGET,
+  initProject,
+  remoteStoreForms,
+  type CiSystemId,
+} from '../init/index.js';
 import type { CliContext, CommandRunner } from './context.js';
 import { commonOptions, type CommonFlags } from './options.js';
 
@@ -24,21 +32,24 @@ export function initCommand(run: CommandRunner): Command {
     )
     .argument('[dir]', 'the app directory', '.')
     .option('--model <name>', 'model name (default: from the directory name)')
-    .option('--store <url>', 'model store: s3://BUCKET/PREFIX or azblob://ACCOUNT/CONTAINER/PREFIX')
+    .option('--store <url>', `model store: ${remoteStoreForms()}`)
     .option(
       '--image <repository>',
       'where images go: registry/repository, e.g. myacr.azurecr.io/app',
     )
-    .option('--target <kind>', 'where releases go: docker | kubernetes (default: docker)')
+    .option(
+      '--target <kind>',
+      `where releases go: ${deployTargets.choices} (default: ${DEFAULT_TARGET})`,
+    )
     .option(
       '--builder <kind>',
-      'node | dockerfile, when both package.json and Dockerfile exist (default: dockerfile)',
+      `${imageBuilders.choices}, when both package.json and Dockerfile exist (default: dockerfile)`,
     )
     .option('--base <image>', 'base image of the Node.js builder (default: node:22-bookworm-slim)')
     .option(
       '--ci <list>',
-      `CI definitions to write: ${CI_SYSTEMS.join(',')} or none`,
-      'github,azure',
+      `CI definitions to write: ${ciSystems.ids.join(',')} or none`,
+      ciSystems.ids.join(','),
     )
     .option('--branch <name>', 'releases come from this branch (default: the repository default)')
     .option('--force', 'overwrite existing files');
@@ -57,8 +68,10 @@ async function init(ctx: CliContext, dir: string, flags: InitFlags): Promise<voi
     model: flags.model,
     store: flags.store,
     image: flags.image,
-    target: oneOf('--target', flags.target, ['docker', 'kubernetes']),
-    builder: oneOf('--builder', flags.builder, ['node', 'dockerfile']),
+    // An unknown id is a ConfigError naming the valid ones (the registries' own message).
+    target: flags.target === undefined ? undefined : deployTargets.get(flags.target, '--target').id,
+    builder:
+      flags.builder === undefined ? undefined : imageBuilders.get(flags.builder, '--builder').id,
     base: flags.base,
     ci: ciList(flags.ci),
     branch: flags.branch,
@@ -77,23 +90,16 @@ async function init(ctx: CliContext, dir: string, flags: InitFlags): Promise<voi
   result.nextSteps.forEach((step, i) => out.line(`  ${i + 1}. ${step}`));
 }
 
-function oneOf<T extends string>(
-  flag: string,
-  value: string | undefined,
-  allowed: T[],
-): T | undefined {
-  if (value === undefined) return undefined;
-  if ((allowed as string[]).includes(value)) return value as T;
-  throw new ConfigError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
-}
-
-function ciList(value: string): CiSystem[] {
+/** `github,azure` or `none`: each a CI system's id. */
+function ciList(value: string): CiSystemId[] {
   if (value.trim() === 'none') return [];
   const list = value
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   if (list.length === 0)
-    throw new ConfigError('--ci needs github, azure, both (github,azure) or none');
-  return list.map((item) => oneOf('--ci', item, [...CI_SYSTEMS])!);
+    throw new ConfigError(
+      `--ci needs one or more of ${ciSystems.ids.join(', ')} (comma-separated) or none`,
+    );
+  return list.map((item) => ciSystems.get(item, '--ci').id);
 }

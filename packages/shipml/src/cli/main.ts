@@ -88,6 +88,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const unknown = unknownCommand(program, argv);
+  if (unknown) {
+    output.note(`error: ${unknown.message}`);
+    output.note(`(run ${unknown.command} --help for the commands)`);
+    return 2;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
@@ -104,6 +110,35 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   return exit;
+}
+
+/**
+ * The first word of `argv` that should name a (sub)command but names none, as a message —
+ * checked before commander runs, because `shipml nosuch --help` would otherwise print the
+ * top-level help and exit 0, which a script reads as success.
+ */
+export function unknownCommand(
+  program: Command,
+  argv: readonly string[],
+): { message: string; command: string } | undefined {
+  let cmd = program;
+  for (const word of argv) {
+    if (word === '--') return undefined;
+    if (word.startsWith('-')) continue;
+    if (cmd.commands.length === 0) return undefined; // a leaf: the rest are its arguments
+    if (cmd === program && word === 'help') return undefined;
+    const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) {
+      const where = cmd === program ? 'shipml' : `shipml ${cmd.name()}`;
+      const names = cmd.commands.map((c) => c.name()).filter((n) => n !== 'help');
+      return {
+        message: `unknown command "${word}" for ${where}: expected one of ${names.join(', ')}`,
+        command: where,
+      };
+    }
+    cmd = sub;
+  }
+  return undefined;
 }
 
 function packageVersion(): string {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { storeUrlForms } from '../model-store/registry.js';
 import { z } from 'zod';
 import { ConfigError, systemCode } from '../core/errors.js';
 import type { Manifest } from '../model-store/manifest.js';
@@ -27,7 +28,7 @@ export function modelCommand(run: CommandRunner): Command {
     commonOptions(cmd)
       .option(
         '--store <url>',
-        'model store URL: file://DIR, s3://BUCKET/PREFIX, azblob://ACCOUNT/CONTAINER/PREFIX (default: SHIPML_MODEL_STORE, then model.store in shipml.yaml, then ~/.local/share/shipml/models)',
+        `model store URL: ${storeUrlForms()} (default: SHIPML_MODEL_STORE, then model.store in shipml.yaml, then ~/.local/share/shipml/models)`,
       )
       .option(
         '-c, --config <file>',

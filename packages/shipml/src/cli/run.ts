@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { deployConfig } from '../deploy/spec.js';
+import type { DeployTargetId } from '../deploy/registry.js';
 import { openTarget } from '../deploy/targets.js';
 import { defaultCacheDir } from '../model-store/cache.js';
 import { parseReference } from '../oci/remote/reference.js';
@@ -20,14 +21,20 @@ import {
   type CliContext,
   type CommandRunner,
 } from './context.js';
-import { commonOptions, registryOptions, type CommonFlags, type RegistryFlags } from './options.js';
+import {
+  commonOptions,
+  registryOptions,
+  targetOption,
+  type CommonFlags,
+  type RegistryFlags,
+} from './options.js';
 import { stageDisplay } from './stages.js';
 
 interface PipelineFlags extends CommonFlags, RegistryFlags {
   config?: string;
   trigger: Trigger;
   reason?: string;
-  target?: 'docker' | 'kubernetes';
+  target?: DeployTargetId;
 }
 
 interface RunFlags extends PipelineFlags {
@@ -40,6 +47,7 @@ interface RunFlags extends PipelineFlags {
 const TRIGGERS: readonly Trigger[] = ['commit', 'model', 'schedule', 'manual'];
 
 function pipelineFlags(cmd: Command): Command {
+  targetOption(cmd, 'default: deploy.target');
   return commonOptions(
     registryOptions(
       cmd
@@ -57,8 +65,7 @@ function pipelineFlags(cmd: Command): Command {
           },
           'manual',
         )
-        .option('--reason <text>', 'free text for the report (new model version, schedule name)')
-        .option('--target <kind>', 'docker | kubernetes (default: deploy.target)'),
+        .option('--reason <text>', 'free text for the report (new model version, schedule name)'),
     ),
   );
 }
@@ -137,6 +144,7 @@ function common(
       openTarget(
         {
           kind: flags.target ?? deploy.target,
+          where: flags.target ? '--target' : `${configFile}: deploy.target`,
           deploy,
           registry: image
             ? parseReference(image).registry

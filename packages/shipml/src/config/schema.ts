@@ -1,9 +1,16 @@
 import { z } from 'zod';
+import { BuildConfigSchema } from '../builders/config-schema.js';
+import { imageBuilders } from '../builders/registry.js';
+import { secretsOf } from '../core/registry.js';
+import { DeployConfigSchema } from '../deploy/config-schema.js';
+import { deployTargets } from '../deploy/registry.js';
+import { modelStores } from '../model-store/registry.js';
 import { validateChannel, validateName } from '../model-store/names.js';
 
 /**
- * The schema of shipml.yaml. Later issues add build, deploy and pipeline sections;
- * unknown keys are refused so a typo is an error, not a silently ignored setting.
+ * The schema of shipml.yaml; the build and deploy sections and the store options come from
+ * the back ends' own schemas (their registries). Unknown keys are refused so a typo is an
+ * error, not a silently ignored setting.
  */
 const grammar = (check: (v: string) => unknown) =>
   z.string().superRefine((value, ctx) => {
@@ -30,65 +37,6 @@ const CommandSchema = (description: string) =>
     })
     .strict();
 
-/** A resource quantity (100m, 256Mi, 1.5): the API server's own pattern for them. */
-const quantity = z
-  .string()
-  .regex(
-    /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/,
-    'expected a Kubernetes quantity such as 100m, 0.5, 256Mi or 2Gi',
-  );
-const resourceList = z.record(z.string(), quantity);
-
-/** `deploy.kubernetes`: the cluster and the objects around the app (the Kubernetes target adds its own options). */
-export const KubernetesDeploySchema = z
-  .object({
-    /** kubeconfig file (default: KUBECONFIG, ~/.kube/config, else in-cluster). */
-    kubeconfig: z.string().min(1).optional(),
-    /** Context in the kubeconfig (default: its current-context). */
-    context: z.string().min(1).optional(),
-    namespace: z
-      .string()
-      .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a namespace name (a DNS label)')
-      .default('default'),
-    service: z
-      .object({
-        type: z.enum(['LoadBalancer', 'ClusterIP', 'NodePort']).default('LoadBalancer'),
-        port: z.number().int().min(1).max(65535).default(80),
-      })
-      .strict()
-      .default({ type: 'LoadBalancer', port: 80 }),
-    /** An Ingress for this host name (the DNS name users reach). */
-    ingress: z
-      .object({
-        host: z.string().min(1),
-        className: z.string().min(1).optional(),
-        /** Secret with the TLS certificate for the host. */
-        tlsSecret: z.string().min(1).optional(),
-      })
-      .strict()
-      .optional(),
-    /** A HorizontalPodAutoscaler between min and max replicas. */
-    autoscale: z
-      .object({
-        min: z.number().int().min(1),
-        max: z.number().int().min(1),
-        cpuPercent: z.number().int().min(1).max(100).default(70),
-      })
-      .strict()
-      .refine((a) => a.min <= a.max, { message: 'autoscale.min must not exceed autoscale.max' })
-      .optional(),
-    resources: z
-      .object({ requests: resourceList.optional(), limits: resourceList.optional() })
-      .strict()
-      .default({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } }),
-    /**
-     * The uid (and gid) the app runs as. runAsNonRoot needs a numeric user the kubelet can
-     * check; 1000 is the `app` user of ShipML's base images.
-     */
-    runAsUser: z.number().int().min(1).default(1000),
-  })
-  .strict();
-
 export const ConfigSchema = z
   .object({
     model: z
@@ -101,36 +49,7 @@ export const ConfigSchema = z
       })
       .strict()
       .optional(),
-    build: z
-      .object({
-        /** `node`: native, no Docker daemon. `dockerfile`: BuildKit builds the app, ShipML adds the model. */
-        kind: z.enum(['node', 'dockerfile']).default('node'),
-        /** Base image (node builder): a registry reference or oci:DIR[:name]. */
-        base: z.string().min(1).optional(),
-        /** Dockerfile (dockerfile builder), relative to the context. */
-        dockerfile: z.string().min(1).default('Dockerfile'),
-        /** Build arguments (dockerfile builder). */
-        args: z.record(z.string(), z.string()).optional(),
-        /** The app directory, relative to shipml.yaml (default: its directory). */
-        context: z.string().min(1).default('.'),
-        /** Files and directories (relative to context) for the app layer; default: all but node_modules, .git, .shipml. */
-        include: z.array(z.string().min(1)).optional(),
-        workdir: z.string().min(1).default('/app'),
-        entrypoint: z.array(z.string()).optional(),
-        cmd: z.array(z.string()).optional(),
-        env: z.record(z.string(), z.string()).optional(),
-        ports: z
-          .array(
-            z.union([z.number().int().min(1).max(65535), z.string().regex(/^\d+(\/(tcp|udp))?$/)]),
-          )
-          .optional(),
-        user: z.string().min(1).optional(),
-        labels: z.record(z.string(), z.string()).optional(),
-        /** Where the model lands in the image (default /models/<model name>); MODEL_PATH points there. */
-        modelPath: z.string().min(1).optional(),
-      })
-      .strict()
-      .optional(),
+    build: BuildConfigSchema.optional(),
     image: z
       .object({
         /** Where images are pushed: registry/repository, e.g. myacr.azurecr.io/digits. */
@@ -204,41 +123,7 @@ export const ConfigSchema = z
       })
       .strict()
       .optional(),
-    deploy: z
-      .object({
-        /** Where releases go: `docker` (one machine, a reverse proxy in front) or `kubernetes`. */
-        target: z.enum(['docker', 'kubernetes']).default('docker'),
-        /** The app's name on the target (a DNS label); default: the model name, else the directory name. */
-        app: z
-          .string()
-          .regex(/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/, 'expected a DNS label: a-z, 0-9, -')
-          .optional(),
-        replicas: z.number().int().min(1).max(100).default(2),
-        /** The port the app listens on inside the container. */
-        port: z.number().int().min(1).max(65535).default(8080),
-        readinessPath: z.string().startsWith('/').default('/readyz'),
-        livenessPath: z.string().startsWith('/').default('/healthz'),
-        env: z.record(z.string(), z.string()).default({}),
-        /** A rollout not finished within this many seconds is rolled back. */
-        progressDeadlineSeconds: z.number().int().min(5).max(3600).default(120),
-        /** Seconds a replica keeps serving after leaving the load balancer, before SIGTERM. */
-        drainSeconds: z.number().int().min(0).max(600).default(5),
-        /** Revisions kept for rollback. */
-        historyLimit: z.number().int().min(1).max(100).default(10),
-        docker: z
-          .object({
-            /** Host port of the load balancer, published on `address` only. */
-            port: z.number().int().min(1).max(65535).default(8080),
-            address: z.string().min(1).default('127.0.0.1'),
-            /** The reverse proxy's image (HAProxy); default: the one `scripts/base-images.sh` builds. */
-            proxyImage: z.string().min(1).optional(),
-          })
-          .strict()
-          .optional(),
-        kubernetes: KubernetesDeploySchema.optional(),
-      })
-      .strict()
-      .optional(),
+    deploy: DeployConfigSchema.optional(),
     cache: z
 
       .object({
@@ -252,13 +137,12 @@ export const ConfigSchema = z
 
 export type ShipmlConfig = z.infer<typeof ConfigSchema>;
 
-/** Keys whose values are secrets wherever they appear in the config. */
-export const SECRET_KEYS = new Set([
-  'secretAccessKey',
-  'sessionToken',
-  'accountKey',
-  'connectionString',
-  'sasToken',
+/**
+ * Keys whose values are secrets wherever they appear in the config: what every back end
+ * declares (its descriptor's secretOptions), and the registry password.
+ */
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  ...secretsOf([modelStores, deployTargets, imageBuilders]).options,
   'password',
   'token',
 ]);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { defineRegistry, secretsOf } from './registry.js';
 
-const base = { optionsSchema: z.object({}), example: '', summary: '' };
+const base = { optionsSchema: z.object({}), example: '', summary: '', ciEnv: [] };
 const registry = defineRegistry('deploy target', [
   { ...base, id: 'docker', secretOptions: [], secretEnv: ['DOCKER_CERT_PATH'] },
   { ...base, id: 'kubernetes', secretOptions: ['token'], secretEnv: [] },

@@ -20,8 +20,13 @@ export interface Descriptor {
   readonly optionsSchema: z.ZodType;
   /** Option keys whose values are secrets: redacted, never logged or stored. */
   readonly secretOptions: readonly string[];
-  /** Environment variables it may take secrets from: what a CI job must provide. */
+  /** Environment variables it may take secrets from (all of them: redacted wherever seen). */
   readonly secretEnv: readonly string[];
+  /**
+   * What a CI job must provide for it, as environment variables (a subset of secretEnv, or
+   * non-secret ones such as KUBECONFIG): `shipml init` maps these from the CI's secret store.
+   */
+  readonly ciEnv: readonly string[];
   /** A short configuration example (shipml.yaml or a URL). */
   readonly example: string;
 }
@@ -46,10 +51,11 @@ export interface Registry<D extends Descriptor> {
 }
 
 /** Makes a kind's registry from its descriptors (at least one; ids unique). */
-export function defineRegistry<const D extends Descriptor>(
+export function defineRegistry<const T extends readonly [Descriptor, ...Descriptor[]]>(
   kind: string,
-  descriptors: readonly [D, ...D[]],
-): Registry<D> {
+  descriptors: T,
+): Registry<T[number]> {
+  type D = T[number];
   const byId = new Map<string, D>();
   for (const d of descriptors) {
     if (byId.has(d.id)) throw new Error(`${kind} registry: duplicate id ${d.id}`);

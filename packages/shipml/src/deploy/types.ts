@@ -7,7 +7,9 @@
  * replica, or it puts the previous release back (or keeps it, if it never left) and throws a
  * RolloutError saying why and what is live.
  */
+import type { z } from 'zod';
 import { ShipmlError } from '../core/errors.js';
+import type { Descriptor } from '../core/registry.js';
 
 /** Where a release came from: read from the image's labels, recorded with every revision. */
 export interface ReleaseProvenance {
@@ -112,6 +114,69 @@ export interface DeployTarget {
   rollback(app: string, to?: number, options?: DeployOptions): Promise<DeployResult>;
   /** Removes every object of the app. Idempotent. */
   destroy(app: string): Promise<void>;
+  /**
+   * Optional capability: what a deploy would create, as objects and as text in the
+   * target's own format (YAML manifests for GitOps), secrets masked, nothing applied.
+   * `validate` also has the target check them (a server-side dry run). See canRender.
+   */
+  renderRelease?(
+    release: Release,
+    spec: DeploySpec,
+    options?: { validate?: boolean },
+  ): Promise<Rendered>;
+}
+
+/** A release rendered by a target that can (DeployTarget.renderRelease). */
+export interface Rendered {
+  objects: unknown[];
+  text: string;
+}
+
+/** Optional DeployTarget members: `render` = renderRelease. */
+export type TargetCapability = 'render';
+
+/** Whether the target can render a release without applying it. */
+export function canRender(
+  target: DeployTarget,
+): target is DeployTarget & Required<Pick<DeployTarget, 'renderRelease'>> {
+  return typeof target.renderRelease === 'function';
+}
+
+/** Registry credentials the target pulls the image with (never from its own config). */
+export interface PullCredentials {
+  /** Registry host as in the image reference, e.g. myacr.azurecr.io or 127.0.0.1:5000. */
+  registry: string;
+  username: string;
+  password: string;
+}
+
+/** What a target gets from its caller when it is opened. */
+export interface TargetContext {
+  env: NodeJS.ProcessEnv;
+  pull?: PullCredentials | undefined;
+}
+
+/** A CLI flag that overrides one option of a target (`--port` → deploy.docker.port). */
+export interface TargetFlag {
+  /** commander's flag syntax, e.g. `-n, --namespace <name>`. */
+  flags: string;
+  /** The option of the target's schema it sets. */
+  option: string;
+  description: string;
+  /** Parse the value as a positive integer. */
+  integer?: boolean;
+}
+
+/**
+ * A deploy target as the registry knows it: its `deploy.<id>` options (schema.ts, no SDK),
+ * the flags that override them, and a lazy open that loads the target's client library.
+ */
+export interface TargetDescriptor<S extends z.ZodType = z.ZodType> extends Descriptor {
+  readonly optionsSchema: S;
+  readonly flags: readonly TargetFlag[];
+  /** The optional DeployTarget members its targets have (the conformance suite checks it). */
+  readonly capabilities: readonly TargetCapability[];
+  open(options: z.output<S>, ctx: TargetContext): Promise<DeployTarget>;
 }
 
 /** Why a rollout did not complete. */

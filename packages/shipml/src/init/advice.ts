@@ -1,11 +1,10 @@
 /** What `shipml init` tells the user after writing: what it chose, and what is left to do. */
-import { AZURE_KUBECONFIG_FILE, AZURE_VARIABLE_GROUP } from './azure.js';
-import type { CiSystem } from './ci.js';
 import type { DetectedProject } from './detect.js';
 import type { InitOptions } from './index.js';
+import type { CiSpec, CiSystem } from './types.js';
 
 /** Warnings about what init chose, or could not know. */
-export function notes(project: DetectedProject, options: InitOptions, target: string): string[] {
+export function notes(project: DetectedProject, options: InitOptions, spec: CiSpec): string[] {
   const out: string[] = [];
   if (project.alsoFound === 'package.json')
     out.push(
@@ -23,9 +22,9 @@ export function notes(project: DetectedProject, options: InitOptions, target: st
     out.push(`${options.store} is a directory on this machine: CI runners cannot reach it`);
   if (!options.image)
     out.push('no --image: set image.repository in shipml.yaml before CI can push the image');
-  if (target === 'docker' && options.ci.length)
+  if (spec.releaseOnRunner && options.ci.length)
     out.push(
-      'the docker target releases to the machine the release job runs on: CI needs a self-hosted runner on the Docker host (--target kubernetes releases to a cluster)',
+      `the ${spec.target} target releases to the machine the release job runs on: CI needs a self-hosted runner on the Docker host (--target kubernetes releases to a cluster)`,
     );
   return out;
 }
@@ -33,13 +32,12 @@ export function notes(project: DetectedProject, options: InitOptions, target: st
 export function nextSteps(input: {
   project: DetectedProject;
   options: InitOptions;
-  ci: CiSystem[];
-  secrets: string[];
-  target: string;
-  branch: string;
+  /** The CI systems chosen, in the registry's order. */
+  ci: readonly CiSystem[];
+  spec: CiSpec;
   version: string;
 }): string[] {
-  const { project, options, ci } = input;
+  const { project, options, ci, spec } = input;
   const steps = [
     'check shipml.yaml: deploy.readinessPath (/readyz) and livenessPath (/healthz) must be paths your app serves',
   ];
@@ -49,21 +47,9 @@ export function nextSteps(input: {
     );
   if (!options.image || !options.store)
     steps.push('set the missing image.repository / model.store (or run init again with --force)');
-  if (ci.includes('github')) {
-    const extra = input.target === 'kubernetes' ? ', KUBECONFIG (file content)' : '';
-    steps.push(
-      `GitHub: add the repository secrets ${input.secrets.join(', ')}${extra}; releases go to the "production" environment`,
-    );
-  }
-  if (ci.includes('azure')) {
-    const extra =
-      input.target === 'kubernetes' ? ` and the secure file "${AZURE_KUBECONFIG_FILE}"` : '';
-    steps.push(
-      `Azure Pipelines: create the variable group "${AZURE_VARIABLE_GROUP}" with secret variables ${input.secrets.join(', ')}${extra}, then a pipeline from the YAML file`,
-    );
-  }
+  for (const system of ci) steps.push(system.setup(spec));
   steps.push(
-    `commit the files and push; releases follow successful builds of ${input.branch} and run nightly`,
+    `commit the files and push; releases follow successful builds of ${spec.branch} and run nightly`,
   );
   return steps;
 }

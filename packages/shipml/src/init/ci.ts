@@ -1,41 +1,12 @@
-import type { DetectedProject } from './detect.js';
-
-/** The CI systems `shipml init` writes definitions for. */
-export const CI_SYSTEMS = ['github', 'azure'] as const;
-export type CiSystem = (typeof CI_SYSTEMS)[number];
-
 /**
- * What both CI definitions do, independent of the CI system. The build runs on every commit
- * and pull request; the release follows a successful build on the default branch, and runs
- * nightly (the model channel may have moved without any commit) and when a new model is
- * published: the design's three triggers besides a manual run.
+ * The CI-independent half of `shipml init`'s CI definitions: what to run and which secrets
+ * each job needs, derived from the registries of the other kinds (the model store's and the
+ * deploy target's `ciEnv`), never listed here.
  */
-export interface CiSpec {
-  /** The app's name (a DNS label): names the release's concurrency group. */
-  app: string;
-  /** The app directory relative to the repository root (posix), '' at the root. */
-  workdir: string;
-  /** Releases happen from this branch only. */
-  branch: string;
-  nodeVersion: string;
-  /** The npm lockfile relative to the repository root (the dependency cache key), if any. */
-  lockfile: string | undefined;
-  /** Shell commands before `shipml run`: install the app's dependencies, build it. */
-  prepare: string[];
-  /** Shell commands before `shipml release` (install the app's own shipml, if it has one). */
-  releasePrepare: string[];
-  /** How CI invokes shipml: the app's own copy, else a pinned version from npm. */
-  shipml: string;
-  /** Environment variables from secrets, for the build (registry, model store). */
-  buildSecrets: string[];
-  /** Environment variables from secrets, for the release (registry). */
-  releaseSecrets: string[];
-  target: 'docker' | 'kubernetes';
-  /** Cron (UTC) of the nightly release. */
-  schedule: string;
-  /** The shipml version that wrote the file (for the header). */
-  version: string;
-}
+import { deployTargets } from '../deploy/registry.js';
+import { modelStores } from '../model-store/registry.js';
+import type { DetectedProject } from './detect.js';
+import type { CiSpec, DeployTargetId } from './types.js';
 
 export const NIGHTLY = '0 2 * * *';
 
@@ -43,14 +14,19 @@ export const NIGHTLY = '0 2 * * *';
 const REGISTRY_SECRETS = ['SHIPML_REGISTRY_USERNAME', 'SHIPML_REGISTRY_PASSWORD'];
 
 /**
- * The environment variables a model store at `url` takes its credentials from, by scheme
- * (the back ends' READMEs). A file:// store needs none (and is only reachable on one machine).
+ * A kubeconfig is a file, not a value: CI keeps its content and each CI system writes it out
+ * its own way (a file from a secret on GitHub, a secure file on Azure) and sets the path.
+ */
+const KUBECONFIG = 'KUBECONFIG';
+
+/**
+ * The environment variables CI must provide for a model store at `url`: its back end's
+ * `ciEnv`. None for a store init does not know (or no store; a file:// store needs none, and
+ * is only reachable on one machine).
  */
 export function storeSecrets(url: string | undefined): string[] {
-  const scheme = /^([a-z0-9]+):\/\//.exec(url ?? '')?.[1];
-  if (scheme === 's3') return ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
-  if (scheme === 'azblob') return ['AZURE_STORAGE_CONNECTION_STRING'];
-  return [];
+  const scheme = /^([a-z0-9]+):\/\//.exec(url ?? '')?.[1] ?? '';
+  return modelStores.has(scheme) ? [...modelStores.get(scheme).ciEnv] : [];
 }
 
 export function ciSpec(input: {
@@ -59,12 +35,13 @@ export function ciSpec(input: {
   workdir: string;
   branch: string;
   store: string | undefined;
-  target: 'docker' | 'kubernetes';
+  target: DeployTargetId;
   version: string;
 }): CiSpec {
   const { project } = input;
   const node = project.kind === 'node' ? project : undefined;
   const at = (file: string) => (input.workdir ? `${input.workdir}/${file}` : file);
+  const targetEnv: readonly string[] = deployTargets.get(input.target).ciEnv;
   return {
     app: input.app,
     workdir: input.workdir,
@@ -77,8 +54,10 @@ export function ciSpec(input: {
     // version; otherwise the version that wrote this file, pinned, never "whatever is newest".
     shipml: node?.hasShipml ? 'npx shipml' : `npx --yes shipml@${input.version}`,
     buildSecrets: [...REGISTRY_SECRETS, ...storeSecrets(input.store)],
-    releaseSecrets: [...REGISTRY_SECRETS],
+    releaseSecrets: [...REGISTRY_SECRETS, ...targetEnv.filter((name) => name !== KUBECONFIG)],
     target: input.target,
+    kubeconfig: targetEnv.includes(KUBECONFIG),
+    releaseOnRunner: targetEnv.length === 0,
     schedule: NIGHTLY,
     version: input.version,
   };
@@ -92,4 +71,9 @@ export function secretNames(spec: CiSpec): string[] {
 /** A shell command printing the image reference (registry/repository@digest) in a run report. */
 export function reportImage(file: string): string {
   return `node -p 'require(process.argv[1]).image?.reference ?? ""' ${file}`;
+}
+
+/** A string literal in a CI expression (GitHub's and Azure's alike): single quotes, a quote doubled. */
+export function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }

@@ -1,4 +1,6 @@
+import { modelStores } from '../model-store/registry.js';
 import type { DetectedProject } from './detect.js';
+import type { DeployTargetId } from './types.js';
 import { comment, flow, flowMap, q } from './yaml-text.js';
 
 /** What goes into the generated shipml.yaml. */
@@ -8,7 +10,7 @@ export interface ConfigInputs {
   store: string | undefined;
   /** registry/repository */
   image: string | undefined;
-  target: 'docker' | 'kubernetes';
+  target: DeployTargetId;
   app: string;
   /** The port the app listens on in the container. */
   port: number;
@@ -35,7 +37,7 @@ export function renderConfig(input: ConfigInputs): string {
     '  channel: latest # builds take the version this channel points at',
     input.store
       ? `  store: ${q(input.store)}`
-      : '  # store: s3://BUCKET/PREFIX or azblob://ACCOUNT/CONTAINER/PREFIX (else SHIPML_MODEL_STORE)',
+      : `  # store: ${remoteStoreForms()} (else SHIPML_MODEL_STORE)`,
     'build:',
     ...buildSection(input),
   ];
@@ -133,4 +135,15 @@ function testSections(project: DetectedProject): string[] {
     ),
   );
   return lines;
+}
+
+/**
+ * The URL forms of the model stores CI can reach, for examples: those whose back end takes
+ * credentials from CI (`ciEnv`); a store that needs none from CI is on one machine (file://).
+ */
+export function remoteStoreForms(): string {
+  return modelStores.all
+    .filter((store) => store.ciEnv.length > 0)
+    .map((store) => store.urlForm)
+    .join(' or ');
 }

@@ -54,7 +54,7 @@ const ASSET_DIRS = ['public', 'static', 'views'];
  */
 export async function detectProject(
   dir: string,
-  prefer?: 'node' | 'dockerfile',
+  prefer?: DetectedProject['kind'],
 ): Promise<DetectedProject> {
   const [pkgText, hasDockerfile] = await Promise.all([
     readOptional(join(dir, 'package.json')),

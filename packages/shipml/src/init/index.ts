@@ -4,24 +4,29 @@ import { stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError } from '../core/errors.js';
+import { deployTargets } from '../deploy/registry.js';
 import { appName } from '../deploy/spec.js';
-import { storeBackends } from '../model-store/registry.js';
+import { modelStores } from '../model-store/registry.js';
 import { validateName } from '../model-store/names.js';
 import { parseReference } from '../oci/remote/reference.js';
-import { azurePipelinePath, renderAzurePipeline } from './azure.js';
-import { ciSpec, secretNames, type CiSystem } from './ci.js';
+import { ciSpec, secretNames } from './ci.js';
 import { nextSteps, notes } from './advice.js';
-import { renderConfig } from './config-file.js';
+import { remoteStoreForms, renderConfig } from './config-file.js';
 import { detectProject, type DetectedProject } from './detect.js';
-import { githubWorkflowPath, renderGithubWorkflow } from './github.js';
+import { ciSystems } from './registry.js';
+import type { CiSystemId, DeployTargetId, ImageBuilderId } from './types.js';
 import { writeAll, type PlannedFile, type WrittenFile } from './write.js';
 
-export { CI_SYSTEMS, type CiSystem } from './ci.js';
+export { ciSystems } from './registry.js';
+export { remoteStoreForms } from './config-file.js';
+export type { CiSpec, CiSystem, CiSystemId, DeployTargetId, ImageBuilderId } from './types.js';
 export type { DetectedProject } from './detect.js';
 
 /** The base image of the native Node.js builder when --base is not given. */
 export const DEFAULT_NODE_BASE = 'node:22-bookworm-slim';
 const DEFAULT_PORT = 8080;
+/** Where releases go without --target: the deploy-target registry's first (its default). */
+export const DEFAULT_TARGET: DeployTargetId = deployTargets.ids[0];
 
 export interface InitOptions {
   /** The app directory. */
@@ -32,12 +37,12 @@ export interface InitOptions {
   store?: string | undefined;
   /** registry/repository, without tag or digest. */
   image?: string | undefined;
-  target?: 'docker' | 'kubernetes' | undefined;
+  target?: DeployTargetId | undefined;
   /** Which builder when both a package.json and a Dockerfile are there (default: dockerfile). */
-  builder?: 'node' | 'dockerfile' | undefined;
+  builder?: ImageBuilderId | undefined;
   /** Base image of the Node.js builder. */
   base?: string | undefined;
-  ci: CiSystem[];
+  ci: CiSystemId[];
   /** The branch releases come from (default: origin's default branch, else the current one, else main). */
   branch?: string | undefined;
   force: boolean;
@@ -54,7 +59,7 @@ export interface InitResult {
     app: string;
     cmd: string[] | null;
   };
-  files: Array<WrittenFile & { what: 'config' | CiSystem }>;
+  files: Array<WrittenFile & { what: 'config' | CiSystemId }>;
   /** Secret names the CI definitions read (GitHub secrets; Azure secret variables). */
   secrets: string[];
   notes: string[];
@@ -68,7 +73,7 @@ export interface InitResult {
  */
 export async function initProject(options: InitOptions): Promise<InitResult> {
   const dir = resolve(options.cwd, options.dir);
-  const target = options.target ?? 'docker';
+  const target = options.target ?? DEFAULT_TARGET;
   if (options.image) checkImage(options.image);
   if (options.store) checkStoreUrl(options.store);
   if (options.model) validateName(options.model);
@@ -85,8 +90,8 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   const port = (project.kind === 'dockerfile' ? project.port : undefined) ?? DEFAULT_PORT;
 
   const display = (path: string) => relative(options.cwd, path) || path;
-  const planned: Array<PlannedFile & { what: 'config' | CiSystem }> = [];
-  const add = (what: 'config' | CiSystem, path: string, content: string) =>
+  const planned: Array<PlannedFile & { what: 'config' | CiSystemId }> = [];
+  const add = (what: 'config' | CiSystemId, path: string, content: string) =>
     planned.push({ what, path, display: display(path), content });
 
   add(
@@ -104,11 +109,10 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
     }),
   );
   const spec = ciSpec({ project, app, workdir, branch, store: options.store, target, version });
-  const ci = [...new Set(options.ci)];
-  if (ci.includes('github'))
-    add('github', join(root, githubWorkflowPath(spec)), renderGithubWorkflow(spec));
-  if (ci.includes('azure'))
-    add('azure', join(root, azurePipelinePath(spec)), renderAzurePipeline(spec));
+  // In the registry's order, whatever the order of --ci, each once.
+  const chosen = new Set<string>(options.ci);
+  const ci = ciSystems.all.filter((system) => chosen.has(system.id));
+  for (const system of ci) add(system.id, join(root, system.path(spec)), system.render(spec));
 
   const written = await writeAll(planned, options.force);
   const secrets = ci.length ? secretNames(spec) : [];
@@ -123,8 +127,8 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
     },
     files: written.map((w, i) => ({ ...w, what: planned[i]!.what })),
     secrets,
-    notes: notes(project, options, target),
-    nextSteps: nextSteps({ project, options, ci, secrets, target, branch, version }),
+    notes: notes(project, options, spec),
+    nextSteps: nextSteps({ project, options, ci, spec, version }),
   };
 }
 
@@ -151,10 +155,10 @@ function modelNameFrom(dirName: string): string {
  */
 function checkStoreUrl(url: string): void {
   const match = /^([a-z0-9]+):\/\/([^?#]*)/.exec(url);
-  const schemes = Object.keys(storeBackends).map((k) => `${k}://`);
-  if (!match || !(match[1]! in storeBackends) || !match[2])
+  const schemes = modelStores.ids.map((k) => `${k}://`);
+  if (!match || !modelStores.has(match[1]!) || !match[2])
     throw new ConfigError(`--store: invalid store URL: expected one of ${schemes.join(', ')}`, {
-      hint: 'e.g. s3://BUCKET/PREFIX or azblob://ACCOUNT/CONTAINER/PREFIX',
+      hint: `e.g. ${remoteStoreForms()}`,
     });
   if (/^[^/]*@/.test(match[2]))
     // Never echo it: whatever sits before the '@' is probably a password.

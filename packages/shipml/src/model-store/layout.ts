@@ -1,3 +1,5 @@
+import { ConfigError } from '../core/errors.js';
+
 /**
  * Where things live inside a store (the same in every back end):
  *
@@ -29,4 +31,12 @@ export function channelOfKey(name: string, key: string): string | undefined {
   if (!key.startsWith(prefix) || !key.endsWith('.json')) return undefined;
   const channel = key.slice(prefix.length, -'.json'.length);
   return channel.includes('/') ? undefined : channel;
+}
+
+/** The key prefix a store URL names after its bucket/container: `/`-joined, no `.`/`..`. */
+export function storePrefix(segments: readonly string[]): string {
+  const parts = segments.filter((s) => s !== '');
+  if (parts.some((s) => s === '.' || s === '..'))
+    throw new ConfigError(`store URL prefix must not contain '.' or '..' segments`);
+  return parts.join('/');
 }

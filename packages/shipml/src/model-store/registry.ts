@@ -1,100 +1,38 @@
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { defineRegistry } from '../core/registry.js';
 import { DEFAULT_RETRY } from '../core/retry.js';
-import { AzblobStoreOptionsSchema } from './azblob/schema.js';
+import { azblob } from './azblob/descriptor.js';
 import type { StoreContext } from './context.js';
-import { FileStoreOptionsSchema } from './file/schema.js';
-import { S3StoreOptionsSchema } from './s3/schema.js';
-import type { ModelStore, StoreKind } from './types.js';
+import { file } from './file/descriptor.js';
+import { s3 } from './s3/descriptor.js';
+import type { ModelStore, StoreDescriptor } from './types.js';
 
 /**
- * The explicit list of model-store back ends, keyed by URL scheme. A test checks this
- * list against the back-end folders. Adding a back end = a folder with index.ts and
- * schema.ts, an entry here, and the conformance suite passing against a real server.
+ * The model-store back ends, keyed by URL scheme. Adding one = a folder with schema.ts,
+ * descriptor.ts, index.ts and README.md, its entry here, and the conformance suite
+ * (shipml/testing) passing against a real server. A test checks this list against the folders.
  */
-export const storeBackends = {
-  file: backend({
-    optionsSchema: FileStoreOptionsSchema,
-    /** file://DIR — absolute (file:///srv/models) or relative to the working directory (file://./models). */
-    open: async (location) =>
-      new (await import('./file/index.js')).FileModelStore(resolve(location)),
-  }),
-  s3: backend({
-    optionsSchema: S3StoreOptionsSchema,
-    /** s3://BUCKET[/PREFIX] */
-    open: async (location, options, ctx) => {
-      const [bucket = '', ...rest] = location.split('/');
-      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-        throw new ConfigError(
-          `invalid S3 bucket name ${JSON.stringify(bucket)} in the store URL: expected 3-63 lowercase letters, digits, '.' or '-'`,
-        );
-      }
-      const prefix = checkPrefix(rest);
-      return new (await import('./s3/index.js')).S3ModelStore(bucket, prefix, options, ctx);
-    },
-  }),
-  azblob: backend({
-    optionsSchema: AzblobStoreOptionsSchema,
-    /** azblob://ACCOUNT/CONTAINER[/PREFIX] */
-    open: async (location, options, ctx) => {
-      const [account = '', container = '', ...rest] = location.split('/');
-      if (!/^[a-z0-9]{3,24}$/.test(account)) {
-        throw new ConfigError(
-          `invalid Azure storage account ${JSON.stringify(account)} in the store URL: expected 3-24 lowercase letters or digits`,
-        );
-      }
-      if (!/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(container)) {
-        throw new ConfigError(
-          `invalid Azure container ${JSON.stringify(container)} in the store URL: expected 3-63 lowercase letters, digits or single '-'`,
-        );
-      }
-      const prefix = checkPrefix(rest);
-      return new (await import('./azblob/index.js')).AzblobModelStore(
-        account,
-        container,
-        prefix,
-        options,
-        ctx,
-      );
-    },
-  }),
-} satisfies Record<StoreKind, StoreBackend<z.ZodType>>;
+export const modelStores = defineRegistry('model store', [file, s3, azblob]);
 
-/** One back end: the schema of its options and how to open it at a location. */
-export interface StoreBackend<S extends z.ZodType> {
-  optionsSchema: S;
-  /**
-   * `location` is the URL after `scheme://`, without query; `options` are validated.
-   * Async so a back end's SDK loads only when that back end is used (CLI start-up time).
-   */
-  open(location: string, options: z.infer<S>, ctx: StoreContext): Promise<ModelStore>;
-}
-
-function backend<S extends z.ZodType>(b: StoreBackend<S>): StoreBackend<S> {
-  return b;
-}
-
-/** Options every back end takes, beside its own. */
+/** Options every back end takes, beside its own (and as URL parameters too). */
 export const CommonStoreOptionsSchema = z.object({
   /** Attempts per request, including the first. */
   retries: z.number().int().min(1).max(20).default(DEFAULT_RETRY.attempts),
   /** Connect and idle timeout per request, in seconds. */
   timeoutSeconds: z.number().positive().max(3600).default(60),
 });
+const COMMON_PARAMETERS = { retries: 'number', timeoutSeconds: 'number' } as const;
 
 /** A store as configured: a URL plus options (from shipml.yaml, or URL query parameters). */
 export type StoreSpec = { url: string } & Record<string, unknown>;
 
-/** URL query parameters that may carry options (never secrets: those belong in env or config). */
-const QUERY_OPTIONS: Record<string, (v: string) => unknown> = {
-  endpoint: (v) => v,
-  region: (v) => v,
-  forcePathStyle: (v) => v === 'true',
-  retries: Number,
-  timeoutSeconds: Number,
-};
+/** `file://DIR, s3://BUCKET/PREFIX or azblob://ACCOUNT/CONTAINER/PREFIX`, for help and errors. */
+export function storeUrlForms(separator = ', '): string {
+  return modelStores.all.map((d) => d.urlForm).join(separator);
+}
 
 /**
  * Opens the store a spec names. `where` says where the spec came from (for example
@@ -108,7 +46,7 @@ export async function openModelStore(
   const match = /^([a-z0-9]+):\/\/([^?#]*)(?:\?([^#]*))?$/.exec(spec.url);
   if (!match) {
     throw new ConfigError(
-      `${where}: invalid store URL ${JSON.stringify(redactUrl(spec.url))}: expected file://DIR, s3://BUCKET/PREFIX or azblob://ACCOUNT/CONTAINER/PREFIX`,
+      `${where}: invalid store URL ${JSON.stringify(redactUrl(spec.url))}: expected ${storeUrlForms(' or ')}`,
     );
   }
   const [, scheme = '', location = '', query] = match;
@@ -121,24 +59,23 @@ export async function openModelStore(
       },
     );
   }
-
-  if (!(scheme in storeBackends)) {
+  if (!modelStores.has(scheme)) {
     throw new ConfigError(
-      `${where}: unknown store scheme ${scheme}:// — expected one of ${Object.keys(storeBackends)
-        .map((k) => `${k}://`)
-        .join(', ')}`,
+      `${where}: unknown store scheme ${scheme}:// — expected one of ${modelStores.ids.map((k) => `${k}://`).join(', ')}`,
     );
   }
-  const chosen = storeBackends[scheme as StoreKind] as StoreBackend<z.ZodType>;
+  const chosen: StoreDescriptor = modelStores.get(scheme);
   const { url: _url, ...rawOptions } = spec;
+  const parameters: Record<string, string> = { ...chosen.urlParameters, ...COMMON_PARAMETERS };
   for (const [key, value] of new URLSearchParams(query ?? '')) {
-    const convert = QUERY_OPTIONS[key];
-    if (!convert) {
+    const type = parameters[key];
+    if (!type) {
       throw new ConfigError(
-        `${where}: store URL parameter ${JSON.stringify(key)} is not allowed: only ${Object.keys(QUERY_OPTIONS).join(', ')} (put credentials in the environment or shipml.yaml)`,
+        `${where}: store URL parameter ${JSON.stringify(key)} is not allowed for ${scheme}://: only ${Object.keys(parameters).join(', ')} (put credentials in the environment or shipml.yaml)`,
       );
     }
-    rawOptions[key] = convert(value);
+    rawOptions[key] =
+      type === 'boolean' ? value === 'true' : type === 'number' ? Number(value) : value;
   }
   const { retries, timeoutSeconds, ...backendOptions } = rawOptions;
   const common = parseOptions(CommonStoreOptionsSchema, { retries, timeoutSeconds }, where);
@@ -162,13 +99,6 @@ function parseOptions<T extends z.ZodType>(schema: T, value: unknown, where: str
   throw new ConfigError(
     parsed.error.issues.map((i) => `${[where, ...i.path].join('.')}: ${i.message}`).join('; '),
   );
-}
-
-function checkPrefix(segments: string[]): string {
-  const parts = segments.filter((s) => s !== '');
-  if (parts.some((s) => s === '.' || s === '..'))
-    throw new ConfigError(`store URL prefix must not contain '.' or '..' segments`);
-  return parts.join('/');
 }
 
 /** A URL with its password removed, for messages. */

@@ -1,4 +1,8 @@
 import type { Readable } from 'node:stream';
+import type { z } from 'zod';
+import type { Descriptor } from '../core/registry.js';
+import type { StoreContext } from './context.js';
+import type { modelStores } from './registry.js';
 
 /**
  * The contract every model-store back end (file, s3, azblob) implements: a flat key/value
@@ -10,8 +14,8 @@ import type { Readable } from 'node:stream';
  * caller (see names.ts) before they reach a back end.
  */
 export interface ModelStore {
-  /** The back end's kind, as in the URL scheme. */
-  readonly kind: StoreKind;
+  /** The back end's id, as in the URL scheme (a StoreKind; a string here so back ends need not know the registry). */
+  readonly kind: string;
   /** The store's URL with any secret removed: safe to print. */
   readonly displayUrl: string;
   /** Where the credentials came from, e.g. "environment (AWS_ACCESS_KEY_ID)"; never the secret. */
@@ -47,7 +51,28 @@ export interface ModelStore {
   delete(keys: readonly string[], options?: OpOptions): Promise<void>;
 }
 
-export type StoreKind = 'file' | 's3' | 'azblob';
+/** A back end's id: its URL scheme (`file`, `s3`, `azblob`). */
+export type StoreKind = (typeof modelStores)['ids'][number];
+
+/**
+ * A model-store back end as the registry knows it. Its folder holds schema.ts (options, no
+ * SDK), descriptor.ts (this object) and index.ts (the implementation, loaded by `open`).
+ */
+export interface StoreDescriptor<S extends z.ZodType = z.ZodType> extends Descriptor {
+  /** The URL shape users write, e.g. `s3://BUCKET/PREFIX` (help and error texts). */
+  readonly urlForm: string;
+  readonly optionsSchema: S;
+  /**
+   * Options that may also be given as URL query parameters, with their type. Never secrets:
+   * a URL ends up in shell history and CI logs.
+   */
+  readonly urlParameters: Readonly<Record<string, 'string' | 'boolean' | 'number'>>;
+  /**
+   * Opens the store at `location` (the URL after `scheme://`, without query) with validated
+   * options. Async so the back end's SDK loads only when that back end is used.
+   */
+  open(location: string, options: z.infer<S>, ctx: StoreContext): Promise<ModelStore>;
+}
 
 export interface StoredBytes {
   bytes: Buffer;

@@ -11,7 +11,7 @@ import { ConfigError, ExternalServiceError } from '../../core/errors.js';
 import type { DeploySpec } from '../types.js';
 import { engineAnswer, engineCall, isMissing, type Engine } from './engine.js';
 import { CONFIG_PATH, HaproxyAdmin, PROXY_PORT, renderHaproxyConfig } from './haproxy.js';
-import { LABEL, liveRevision, names } from './state.js';
+import { LABEL, liveRevision, names, proxySettingsLabel, readProxySettings } from './state.js';
 
 export interface LoadBalancerSettings {
   /** Host address and port it is published on. */
@@ -28,7 +28,7 @@ export class LoadBalancer {
 
   async ensure(spec: DeploySpec, say: (m: string) => void): Promise<Docker.Container> {
     const app = spec.app;
-    const settings = JSON.stringify({
+    const settings = proxySettingsLabel({
       port: spec.port,
       readinessPath: spec.readinessPath,
       host: `${this.settings.address}:${this.settings.port}`,
@@ -69,13 +69,16 @@ export class LoadBalancer {
     // new proxy replaces the old one — started beside it when the host port differs (the old
     // one serves until the new one runs), else in its place.
     const host = `${this.settings.address}:${this.settings.port}`;
-    const samePort =
-      current !== undefined &&
-      (JSON.parse(current.Labels[LABEL.proxy] ?? '{}') as { host?: string }).host === host;
+    // Damaged settings leave its host port unknown: replacing it in place is what cannot
+    // collide with itself on the port (a new one beside it would fail if the port is the same).
+    const previous = current && readProxySettings(current.Labels ?? {});
+    const samePort = previous !== undefined && (!previous.ok || previous.value.host === host);
     if (current) {
-      say(
-        `load balancer settings changed: replacing ${name}${samePort ? ' (open connections are cut)' : ''}`,
-      );
+      const why =
+        previous?.ok === false
+          ? `${name}'s labels are damaged (${previous.reason})`
+          : 'load balancer settings changed';
+      say(`${why}: replacing ${name}${samePort ? ' (open connections are cut)' : ''}`);
       if (samePort) await this.engine.docker.getContainer(current.Id).remove({ force: true });
     }
     const running = liveRevision(state)?.replicas.filter((r) => r.running) ?? [];

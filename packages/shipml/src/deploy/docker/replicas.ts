@@ -5,10 +5,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { ConfigError } from '../../core/errors.js';
+import { telltaleLine } from '../../core/log-lines.js';
 import type { DeploySpec, RolloutFailure } from '../types.js';
 import { demux, engineAnswer, engineCall, type Engine } from './engine.js';
 import { SLOTS, type HaproxyAdmin, type SlotState } from './haproxy.js';
-import { LABEL, names, type Replica, type RevisionRecord } from './state.js';
+import { names, replicaLabels, type Replica, type RevisionRecord } from './state.js';
 
 /** Seconds a replica gets between SIGTERM and SIGKILL, once drained. */
 export const STOP_SECONDS = 30;
@@ -44,17 +45,7 @@ export async function startReplica(
       name,
       Image: revision.image,
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      Labels: {
-        ...spec.labels,
-        [LABEL.app]: spec.app,
-        [LABEL.role]: 'replica',
-        [LABEL.revision]: String(revision.number),
-        [LABEL.slot]: String(slot),
-        [LABEL.image]: revision.image,
-        [LABEL.provenance]: JSON.stringify(revision.provenance),
-        [LABEL.deployedAt]: revision.deployedAt,
-        [LABEL.spec]: JSON.stringify(spec),
-      },
+      Labels: replicaLabels(revision, slot),
       StopTimeout: STOP_SECONDS,
       HostConfig: {
         NetworkMode: names.network(spec.app),
@@ -152,36 +143,6 @@ function describeCheck(slot: SlotState | undefined): string {
   if (slot.check.startsWith('L4CON')) return 'connection refused';
   if (slot.check.startsWith('L4TOUT') || slot.check.startsWith('L7TOUT')) return 'timed out';
   return slot.check;
-}
-
-/**
- * The last line that reads like an error (else the last line) of a log, made readable when it
- * is a JSON log record (pino, bunyan, structlog): its message and its error's message.
- */
-export function telltaleLine(log: string): string | undefined {
-  const lines = log
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  const line =
-    lines.findLast((l) => /error|fatal|exception|panic|traceback|failed/i.test(l)) ?? lines.at(-1);
-  if (!line?.startsWith('{')) return line;
-  try {
-    const record = JSON.parse(line) as {
-      msg?: unknown;
-      message?: unknown;
-      err?: { message?: unknown };
-      error?: { message?: unknown } | string;
-    };
-    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
-    const message = text(record.msg) ?? text(record.message);
-    const error =
-      text(record.err?.message) ??
-      (typeof record.error === 'string' ? record.error : text(record.error?.message));
-    return [message, error].filter(Boolean).join(': ') || line;
-  } catch {
-    return line;
-  }
 }
 
 /** The address a replica serves on, for the load balancer; a replica without one has exited. */

@@ -34,7 +34,10 @@ import {
 import {
   liveRevision,
   names,
+  nextRevisionNumber,
   publicRevision,
+  rollbackTarget,
+  sameSpec,
   type AppState,
   type Replica,
   type RevisionRecord,
@@ -87,7 +90,7 @@ export class DockerTarget implements DeployTarget {
     if (
       live &&
       live.image === release.image &&
-      JSON.stringify(live.spec) === JSON.stringify(spec) &&
+      sameSpec(live.spec, spec) &&
       state.proxy?.State === 'running'
     ) {
       const ready = await this.readyCount(spec.app, live);
@@ -111,7 +114,7 @@ export class DockerTarget implements DeployTarget {
     const proxy = await this.proxy.ensure(spec, say);
     const admin = new HaproxyAdmin(proxy);
     state = await this.engine.read(spec.app);
-    const number = Math.max(0, ...state.revisions.map((r) => r.number)) + 1;
+    const number = nextRevisionNumber(state);
     const revision: RevisionRecord = {
       number,
       image: release.image,
@@ -212,17 +215,7 @@ export class DockerTarget implements DeployTarget {
       throw new NotFoundError(
         `app ${app} is not deployed on the Docker target: nothing to roll back`,
       );
-    const target =
-      to === undefined
-        ? state.revisions.find((r) => r.number < live.number)
-        : state.revisions.find((r) => r.number === to);
-    if (!target)
-      throw new NotFoundError(
-        to === undefined
-          ? `app ${app} has no revision before ${live.number} to roll back to`
-          : `app ${app} has no revision ${to} (revisions: ${state.revisions.map((r) => r.number).join(', ')})`,
-        { hint: 'shipml status --history lists them' },
-      );
+    const target = rollbackTarget(state, app, live, to);
     options.onEvent?.({ message: `rolling back to revision ${target.number} (${target.image})` });
     return this.deploy(
       { image: target.image, provenance: target.provenance },

@@ -16,6 +16,7 @@ import {
   type DeployStatus,
   type DeployTarget,
   type Release,
+  type Rendered,
   type Revision,
 } from '../types.js';
 import {
@@ -47,6 +48,7 @@ import {
 import { deploymentWithTemplateOf } from './undo.js';
 import { listReplicaSets, readDeployment, waitForRollout } from './wait.js';
 import { serviceUrl } from './url.js';
+import { manifestsToYaml } from './yaml.js';
 
 export { renderManifests } from './render.js';
 export { manifestsToYaml } from './yaml.js';
@@ -91,6 +93,17 @@ export class KubernetesTarget implements DeployTarget {
    */
   async validate(release: Release, spec: DeploySpec): Promise<void> {
     await validateManifests(this.connection(), this.render(release, spec));
+  }
+
+  /** The Kubernetes render capability: the objects, and as YAML with Secret values masked. */
+  async renderRelease(
+    release: Release,
+    spec: DeploySpec,
+    options: { validate?: boolean } = {},
+  ): Promise<Rendered> {
+    if (options.validate) await this.validate(release, spec);
+    const objects = this.render(release, spec);
+    return { objects, text: manifestsToYaml(objects) };
   }
 
   async deploy(

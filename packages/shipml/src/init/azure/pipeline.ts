@@ -1,5 +1,6 @@
-import { reportImage, type CiSpec } from './ci.js';
-import { comment, flow, indent, q } from './yaml-text.js';
+import { literal, reportImage, secretNames } from '../ci.js';
+import type { CiSpec } from '../types.js';
+import { comment, flow, indent, q } from '../yaml-text.js';
 
 /** The variable group holding the secrets (Pipelines > Library). */
 export const AZURE_VARIABLE_GROUP = 'shipml';
@@ -18,16 +19,17 @@ export function azurePipelinePath(spec: CiSpec): string {
  * scripts as environment variables on its own, so each step maps the ones it needs in `env:`.
  */
 export function renderAzurePipeline(spec: CiSpec): string {
-  const k8s = spec.target === 'kubernetes';
   const header = comment(
     `ShipML: build, test and push the app + model image on every commit; release it after a\n` +
       `successful build of ${spec.branch} and every night (a new model may be on the channel).\n` +
       `Written by \`shipml init\` (shipml ${spec.version}).\n` +
       '\n' +
       `Secrets: a variable group "${AZURE_VARIABLE_GROUP}" (Pipelines > Library) with these secret variables:\n` +
-      spec.buildSecrets.map((s) => `  ${s}`).join('\n') +
+      secretNames(spec)
+        .map((s) => `  ${s}`)
+        .join('\n') +
       '\n' +
-      (k8s
+      (spec.kubeconfig
         ? `The cluster: a secure file "${AZURE_KUBECONFIG_FILE}" (Library > Secure files), a kubeconfig.\n`
         : '') +
       'A new model: queue a run (az pipelines run --name PIPELINE), or add a webhook resource\n' +
@@ -59,7 +61,7 @@ export function renderAzurePipeline(spec: CiSpec): string {
   const releaseSteps = [
     ...setupSteps(spec, spec.releasePrepare.length > 0),
     ...spec.releasePrepare.map((command) => script(spec, command)),
-    ...(k8s
+    ...(spec.kubeconfig
       ? [
           [
             '- task: DownloadSecureFile@1',
@@ -76,7 +78,7 @@ export function renderAzurePipeline(spec: CiSpec): string {
       env: [
         'IMAGE: $(shipmlImage)',
         'SHIPML_TRIGGER: $(shipmlTrigger)',
-        ...(k8s ? [`KUBECONFIG: $(${AZURE_KUBECONFIG_FILE}.secureFilePath)`] : []),
+        ...(spec.kubeconfig ? [`KUBECONFIG: $(${AZURE_KUBECONFIG_FILE}.secureFilePath)`] : []),
         ...secretEnv(spec.releaseSecrets),
       ],
     }),
@@ -120,13 +122,13 @@ export function renderAzurePipeline(spec: CiSpec): string {
     '      - deployment: release',
     '        environment: production',
     '        pool:',
-    ...(k8s
-      ? ['          vmImage: ubuntu-latest']
-      : [
+    ...(spec.releaseOnRunner
+      ? [
           '          # The Docker target releases to the machine it runs on: a self-hosted agent',
           `          # on the Docker host, in an agent pool named "shipml".`,
           '          name: shipml',
-        ]),
+        ]
+      : ['          vmImage: ubuntu-latest']),
     '        timeoutInMinutes: 30',
     '        variables:',
     "          shipmlImage: $[ stageDependencies.build.build.outputs['run.image'] ]",
@@ -205,9 +207,4 @@ function runScript(spec: CiSpec): string {
 /** `NAME: $(NAME)`: a secret variable mapped into a step's environment. */
 function secretEnv(names: string[]): string[] {
   return names.map((name) => `${name}: $(${name})`);
-}
-
-/** A string literal in an Azure Pipelines expression: single quotes, a quote doubled. */
-function literal(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
 }

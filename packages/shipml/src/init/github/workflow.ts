@@ -1,5 +1,6 @@
-import { reportImage, type CiSpec } from './ci.js';
-import { comment, flow, indent, q } from './yaml-text.js';
+import { literal, reportImage, secretNames } from '../ci.js';
+import type { CiSpec } from '../types.js';
+import { comment, flow, indent, q } from '../yaml-text.js';
 
 /** `${{ expression }}` (GitHub Actions expression syntax). */
 const expr = (expression: string): string => `\${{ ${expression} }}`;
@@ -15,10 +16,9 @@ export function githubWorkflowPath(spec: CiSpec): string {
  * branch only. Secrets reach only the steps that need them, as environment variables.
  */
 export function renderGithubWorkflow(spec: CiSpec): string {
-  const k8s = spec.target === 'kubernetes';
   const secretList = [
-    ...spec.buildSecrets.map((s) => `  ${s}`),
-    ...(k8s ? ['  KUBECONFIG (the content of a kubeconfig file for the cluster)'] : []),
+    ...secretNames(spec).map((s) => `  ${s}`),
+    ...(spec.kubeconfig ? ['  KUBECONFIG (the content of a kubeconfig file for the cluster)'] : []),
   ];
   const header = comment(
     `ShipML: build, test and push the app + model image on every commit; release it after a\n` +
@@ -75,13 +75,13 @@ export function renderGithubWorkflow(spec: CiSpec): string {
     '  needs: build',
     `  # After a successful build of ${spec.branch}: a push, the nightly schedule, a new model, or by hand.`,
     `  if: ${q(`github.event_name != 'pull_request' && github.ref == ${literal(`refs/heads/${spec.branch}`)}`)}`,
-    ...(k8s
-      ? ['  runs-on: ubuntu-latest']
-      : [
+    ...(spec.releaseOnRunner
+      ? [
           '  # The Docker target releases to the machine it runs on: a self-hosted runner on the',
           '  # Docker host, with the label "shipml".',
           '  runs-on: [self-hosted, shipml]',
-        ]),
+        ]
+      : ['  runs-on: ubuntu-latest']),
     '  timeout-minutes: 30',
     '  environment: production',
     '  concurrency:',
@@ -90,7 +90,7 @@ export function renderGithubWorkflow(spec: CiSpec): string {
     '  steps:',
     indent(setupSteps(spec, spec.releasePrepare.length > 0), 4),
     ...spec.releasePrepare.map((command) => `    - run: ${q(command)}`),
-    ...(k8s
+    ...(spec.kubeconfig
       ? [
           '    - name: kubeconfig',
           '      run: |',
@@ -105,7 +105,7 @@ export function renderGithubWorkflow(spec: CiSpec): string {
     `      run: ${spec.shipml} release "$IMAGE" --trigger "$SHIPML_TRIGGER"`,
     '      env:',
     `        IMAGE: ${expr('needs.build.outputs.image')}`,
-    ...(k8s ? [`        KUBECONFIG: ${expr('runner.temp')}/kubeconfig`] : []),
+    ...(spec.kubeconfig ? [`        KUBECONFIG: ${expr('runner.temp')}/kubeconfig`] : []),
     indent(secretEnv(spec.releaseSecrets), 8),
   ];
 
@@ -151,11 +151,6 @@ function setupSteps(spec: CiSpec, npmCache: boolean): string {
   if (npmCache && spec.lockfile)
     lines.push('    cache: npm', `    cache-dependency-path: ${q(spec.lockfile)}`);
   return lines.join('\n');
-}
-
-/** A string literal in an expression: single quotes, a quote doubled. */
-function literal(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
 }
 
 function secretEnv(names: string[]): string {
