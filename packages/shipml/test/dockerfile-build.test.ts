@@ -54,7 +54,9 @@ async function serve(tag: string): Promise<string> {
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     if (
-      await fetch(`${base}/healthz`).then(
+      // Bounded: a connection the engine's port proxy resets while the app starts can leave a
+      // fetch without a timeout pending forever (seen with Node 20's fetch).
+      await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) }).then(
         (r) => r.ok,
         () => false,
       )

@@ -92,7 +92,9 @@ export function runImageBuilderConformance(c: BuilderConformance): void {
     const published = await docker('port', container, `${CONFORMANCE_APP_PORT}/tcp`);
     const base = `http://127.0.0.1:${published.split('\n')[0]!.split(':').at(-1)}`;
     for (let i = 0; i < 150; i++) {
-      const ready = await fetch(`${base}/readyz`).then(
+      // Bounded: a connection the engine's port proxy resets while the app starts can leave a
+      // fetch without a timeout pending forever (seen with Node 20's fetch).
+      const ready = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
         (r) => r.ok,
         () => false,
       );

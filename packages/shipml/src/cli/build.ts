@@ -19,6 +19,7 @@ import {
 } from './context.js';
 import {
   collect,
+  CONFIG_OPTION,
   commonOptions,
   registryOptions,
   type CommonFlags,
@@ -57,10 +58,7 @@ export function buildCommand(run: CommandRunner): Command {
     )
     .option('--no-model', 'build without a model layer')
     .option('--store <url>', 'model store URL (default: as for `shipml model`)')
-    .option(
-      '-c, --config <file>',
-      'shipml.yaml to use (default: nearest in this or a parent directory)',
-    );
+    .option(...CONFIG_OPTION);
   return commonOptions(registryOptions(cmd)).action(async (flags: BuildFlags) => {
     await run((ctx) => build(ctx, flags), {
       json: Boolean(flags.json),

@@ -16,6 +16,7 @@ import {
 import { parseReference } from '../oci/remote/reference.js';
 import { loadCliConfig, registryAccess, type CliContext, type CommandRunner } from './context.js';
 import {
+  CONFIG_OPTION,
   commonOptions,
   positiveInteger,
   registryOptions,
@@ -49,10 +50,7 @@ function targetFlags(cmd: Command): Command {
   return commonOptions(
     registryOptions(
       cmd
-        .option(
-          '-c, --config <file>',
-          'shipml.yaml to use (default: nearest in this or a parent directory)',
-        )
+        .option(...CONFIG_OPTION)
         .option('--app <name>', 'the app on the target (default: deploy.app, else the model name)'),
     ),
   );

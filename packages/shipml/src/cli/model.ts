@@ -14,7 +14,7 @@ import {
   type CommandRunner,
   type StoreFlags,
 } from './context.js';
-import { collect, commonOptions } from './options.js';
+import { CONFIG_OPTION, collect, commonOptions } from './options.js';
 import { formatBytes, shortDigest, table } from './output.js';
 
 /** Runs a command body with a context, printing any error; supplied by main.ts. */
@@ -30,10 +30,7 @@ export function modelCommand(run: CommandRunner): Command {
         '--store <url>',
         `model store URL: ${storeUrlForms()} (default: SHIPML_MODEL_STORE, then model.store in shipml.yaml, then ~/.local/share/shipml/models)`,
       )
-      .option(
-        '-c, --config <file>',
-        'shipml.yaml to use (default: nearest in this or a parent directory)',
-      );
+      .option(...CONFIG_OPTION);
 
   // Commander calls actions with (...arguments, options, command).
   const act =

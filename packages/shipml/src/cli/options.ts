@@ -15,6 +15,12 @@ export interface RegistryFlags {
   insecure?: boolean;
 }
 
+/** `-c, --config FILE`, the same on every command that reads shipml.yaml. */
+export const CONFIG_OPTION = [
+  '-c, --config <file>',
+  'shipml.yaml to use (default: nearest in this or a parent directory)',
+] as const;
+
 /** --json and --debug. */
 export function commonOptions(cmd: Command): Command {
   return cmd

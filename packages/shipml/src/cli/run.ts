@@ -22,6 +22,7 @@ import {
   type CommandRunner,
 } from './context.js';
 import {
+  CONFIG_OPTION,
   commonOptions,
   registryOptions,
   targetOption,
@@ -51,10 +52,7 @@ function pipelineFlags(cmd: Command): Command {
   return commonOptions(
     registryOptions(
       cmd
-        .option(
-          '-c, --config <file>',
-          'shipml.yaml to use (default: nearest in this or a parent directory)',
-        )
+        .option(...CONFIG_OPTION)
         .option(
           '--trigger <why>',
           `why this run runs: ${TRIGGERS.join(' | ')} (recorded in the report)`,
