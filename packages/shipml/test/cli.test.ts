@@ -87,6 +87,14 @@ describe('help', () => {
     expect(configured.stderr).toContain('"docker"');
   });
 
+  it('a reader that stops early (| head -1) ends the CLI quietly, not with an EPIPE stack', async () => {
+    const { child, done } = spawnCli(['image', 'import', '--help'], {});
+    child.stdout.destroy(); // the pipe's reader is gone before the CLI writes
+    const run = await done;
+    expect(run.stderr).not.toContain('EPIPE');
+    expect(run.code).toBe(0);
+  });
+
   it('rejects unknown options with a usage error (exit 2)', async () => {
     const run = await runCli(['model', 'list', '--bogus']);
     expect(run.code).toBe(2);
@@ -259,7 +267,7 @@ describe('errors', () => {
     expect(run.code).toBe(1);
     expect(run.stderr.trim().split('\n')).toEqual([
       `error: model digits@9.9 not found in ${store.replace('file://', 'file://')}`,
-      'hint: list the published versions with: shipml model list digits',
+      `hint: list the published versions with: shipml model list digits --store ${store}`,
     ]);
     expect(run.stdout).toBe('');
   });

@@ -157,6 +157,12 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // `shipml model list | head -1`: a reader that stops early is not an error of ours.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
   const code = await main(process.argv.slice(2), {
     env: process.env,
     cwd: process.cwd(),
