@@ -5,6 +5,7 @@ import { defaultTags } from '../builders/provenance.js';
 import { ConfigError } from '../core/errors.js';
 import { defaultCacheDir } from '../model-store/cache.js';
 import {
+  movedTagNotes,
   parseLocation,
   writeImage,
   type ImageLocation,
@@ -44,7 +45,7 @@ export function buildCommand(run: CommandRunner): Command {
     .option('--push', 'push to image.repository in shipml.yaml (same as --output registry)')
     .option(
       '-t, --tag <tag>',
-      'tag to apply (repeatable; default: image.tags, else latest and the short commit)',
+      'tag to apply (repeatable; default: image.tags, else latest and <short-commit>-<model>-<version>)',
       collect,
       [],
     )
@@ -103,28 +104,28 @@ async function build(ctx: CliContext, flags: BuildFlags): Promise<void> {
   const tags = flags.tag.length
     ? flags.tag
     : (loaded.config.image?.tags ??
-      defaultTags(result.image.config.config?.Labels?.['org.opencontainers.image.revision']));
+      defaultTags(
+        result.image.config.config?.Labels?.['org.opencontainers.image.revision'],
+        result.model,
+      ));
   const output = flags.push ? 'registry' : flags.output;
   let written: WriteResult | undefined;
   if (output) {
-    written = await writeImage(
-      result.image,
-      outputLocation(output, loaded.config.image?.repository),
-      tags,
-      {
-        ...target,
-        progress: ctx.tty
-          ? undefined
-          : {
-              blob: (e) =>
-                e.action === 'uploaded' &&
-                e.size > 4 * 1024 * 1024 &&
-                ctx.output.note(
-                  `${new Date().toISOString()} uploaded ${shortDigest(e.digest)} (${formatBytes(e.size)})`,
-                ),
-            },
-      },
-    );
+    const location = outputLocation(output, loaded.config.image?.repository);
+    written = await writeImage(result.image, location, tags, {
+      ...target,
+      progress: ctx.tty
+        ? undefined
+        : {
+            blob: (e) =>
+              e.action === 'uploaded' &&
+              e.size > 4 * 1024 * 1024 &&
+              ctx.output.note(
+                `${new Date().toISOString()} uploaded ${shortDigest(e.digest)} (${formatBytes(e.size)})`,
+              ),
+          },
+    });
+    for (const note of movedTagNotes(written, location)) ctx.output.note(note);
   }
   const finished = Date.now();
 
@@ -142,6 +143,7 @@ async function build(ctx: CliContext, flags: BuildFlags): Promise<void> {
       : null,
     layers: result.layers,
     upload: written?.push ? { bytes: written.push.uploadedBytes, ...written.push.blobs } : null,
+    movedTags: written?.push?.movedTags ?? [],
     seconds: { build: (built - started) / 1000, output: (finished - built) / 1000 },
   };
   if (flags.json) return ctx.output.json(summary);

@@ -75,7 +75,7 @@ export async function openRepository(
     cache: flags.cache === false ? undefined : new BlobCache(cacheDir),
     progress: cliProgress(ctx.output, { tty: ctx.tty }),
   });
-  return { repo, loaded };
+  return { repo: repo.withListCommand((name) => listCommand(name, flags)), loaded };
 }
 
 /** Registry settings for reading and writing images: shipml.yaml's `registry`, then flags. */
@@ -118,4 +118,18 @@ export function modelNameOrConfig(
     );
   }
   return found;
+}
+
+/** `shipml model list NAME` with the `--store` and `-c` the user gave, shell-quoted. */
+export function listCommand(name: string, flags: Pick<StoreFlags, 'store' | 'config'>): string {
+  const args = ['shipml', 'model', 'list', name];
+  if (flags.store) args.push('--store', shellQuote(flags.store));
+  if (flags.config) args.push('-c', shellQuote(flags.config));
+  return args.join(' ');
+}
+
+/** Quotes a word for POSIX shells when it holds anything a shell would interpret. */
+export function shellQuote(word: string): string {
+  if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
 }

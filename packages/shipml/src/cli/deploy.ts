@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { LoadedConfig } from '../config/load.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, ConfirmationRequiredError } from '../core/errors.js';
 import { releaseOf } from '../deploy/release.js';
 import { appName, deployConfig, deploySpec, type DeployConfig } from '../deploy/spec.js';
 import { deployTargets, type DeployTargetId } from '../deploy/registry.js';
@@ -266,9 +266,10 @@ async function destroyAction(
 ): Promise<void> {
   const { app, target } = await select(ctx, flags);
   if (!flags.yes)
-    throw new ConfigError(`shipml destroy removes ${app} from ${target.kind} with its history`, {
-      hint: 'add --yes to do it',
-    });
+    throw new ConfirmationRequiredError(
+      `shipml destroy removes ${app} from ${target.kind} with its history`,
+      { hint: 'add --yes to do it' },
+    );
   await target.destroy(app);
   if (flags.json) return ctx.output.json({ app, target: target.kind, destroyed: true });
   ctx.output.line(`${app} removed from ${target.kind}`);

@@ -9,6 +9,7 @@ import { imageFromRootfs } from '../oci/import-rootfs.js';
 import {
   parseLocation,
   readImage,
+  movedTagNotes,
   writeImage,
   type ImageLocation,
   type WriteResult,
@@ -81,6 +82,7 @@ async function addModel(
   const destination = flags.output ? parseLocation(flags.output) : from;
   const tags = tagsFor(flags.tag, destination, from);
   const written = await writeImage(image, destination, tags, target);
+  for (const note of movedTagNotes(written, destination)) ctx.output.note(note);
   if (flags.json)
     return ctx.output.json({
       digest: image.digest,
@@ -150,6 +152,7 @@ async function importRootfs(ctx: CliContext, rootfs: string, flags: ImportFlags)
   });
   const destination = parseLocation(flags.output);
   const written = await writeImage(image, destination, tagsFor(flags.tag, destination), target);
+  for (const note of movedTagNotes(written, destination)) ctx.output.note(note);
   if (flags.json)
     return ctx.output.json({
       digest: image.digest,
@@ -210,6 +213,7 @@ export function copyCommand(run: CommandRunner): Command {
             const image = await readImage(from, target);
             const tags = tagsFor(flags.tag, to, from);
             const written = await writeImage(image, to, tags, target);
+            for (const note of movedTagNotes(written, to)) ctx.output.note(note);
             if (flags.json)
               return ctx.output.json({
                 digest: image.digest,

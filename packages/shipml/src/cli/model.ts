@@ -10,6 +10,7 @@ import type { ModelRepository } from '../model-store/repository.js';
 import {
   modelNameOrConfig,
   openRepository,
+  listCommand,
   type CliContext,
   type CommandRunner,
   type StoreFlags,
@@ -119,8 +120,7 @@ export function modelCommand(run: CommandRunner): Command {
           name,
           versions: versions.map((v) => ({ ...summary(v.manifest), channels: v.channels })),
         });
-      if (versions.length === 0)
-        return ctx.output.line(`no versions of ${name} in ${repo.store.displayUrl}`);
+      if (versions.length === 0) return ctx.output.line(await noVersions(ctx, repo, name, flags));
       const rows = versions.map((v) => [
         v.manifest.version,
         v.manifest.created,
@@ -214,6 +214,26 @@ export function modelCommand(run: CommandRunner): Command {
   );
 
   return model;
+}
+
+/**
+ * Why `model list` found nothing: this model has no versions but others exist, or the
+ * location holds no models at all (most often a mistyped store URL or prefix).
+ */
+async function noVersions(
+  ctx: CliContext,
+  repo: ModelRepository,
+  name: string,
+  flags: StoreFlags,
+): Promise<string> {
+  const where = repo.store.displayUrl;
+  const found = await repo.models({ signal: ctx.signal });
+  if (found.names.length === 0)
+    return found.complete
+      ? `no versions of ${name}: ${where} holds no models at all (${found.empty ? 'nothing is stored there' : 'nothing ShipML published'}); check the store URL for a typo`
+      : `no versions of ${name}, and no models among the first objects of ${where}; check the store URL`;
+  const names = found.names.join(', ') + (found.complete ? '' : ', ...');
+  return `no versions of ${name} in ${where}; it holds: ${names} (e.g. ${listCommand(found.names[0]!, flags)})`;
 }
 
 function printManifest(ctx: CliContext, repo: ModelRepository, m: Manifest): void {

@@ -76,9 +76,12 @@ function firstLine(text: string): string {
   return text.split('\n')[0] ?? '';
 }
 
-/** Exit codes: 2 = the user's input is wrong, 130 = cancelled, 1 = anything else. */
+/**
+ * Exit codes: 2 = the user's input is wrong or a confirmation is missing (nothing was done),
+ * 130 = cancelled, 1 = anything else.
+ */
 export function exitCode(err: ShipmlError): number {
-  if (err.code === 'CONFIG') return 2;
+  if (err.code === 'CONFIG' || err.code === 'CONFIRMATION_REQUIRED') return 2;
   if (err.code === 'CANCELLED') return 130;
   return 1;
 }

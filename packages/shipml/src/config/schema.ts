@@ -54,7 +54,7 @@ export const ConfigSchema = z
       .object({
         /** Where images are pushed: registry/repository, e.g. myacr.azurecr.io/digits. */
         repository: z.string().min(1),
-        /** Tags to push (default: latest and the short commit). */
+        /** Tags to push (default: latest and <short-commit>-<model>-<version>). */
         tags: z
           .array(z.string().regex(/^[\w][\w.-]{0,127}$/, 'expected a tag: letters, digits, _ . -'))
           .optional(),

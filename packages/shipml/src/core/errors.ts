@@ -27,6 +27,14 @@ export class ConfigError extends ShipmlError {
   readonly code = 'CONFIG';
 }
 
+/**
+ * A destructive command ran without its confirmation flag (e.g. `destroy` without `--yes`):
+ * nothing was wrong with the input, so scripts can tell "not confirmed" from a bad flag.
+ */
+export class ConfirmationRequiredError extends ShipmlError {
+  readonly code = 'CONFIRMATION_REQUIRED';
+}
+
 /** A model, version, channel, object or file that does not exist. */
 export class NotFoundError extends ShipmlError {
   readonly code = 'NOT_FOUND';

@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
+import { stripAnsi } from './ansi.js';
 
 export interface ProcessOptions {
   cwd?: string | undefined;
@@ -23,6 +24,11 @@ export interface ProcessOptions {
   keepStdoutBytes?: number | undefined;
   /** Between SIGTERM and SIGKILL; default 5 s. */
   killGraceMs?: number | undefined;
+  /**
+   * Remove terminal escape sequences (colours, cursor moves) from every line and from
+   * `stdout`: for output that is logged, stored or piped, where they would show as raw codes.
+   */
+  plainText?: boolean | undefined;
 }
 
 export interface ProcessResult {
@@ -59,7 +65,9 @@ export async function runProcess(
   const tailLines = options.tailLines ?? 20;
   const keepBytes = options.keepStdoutBytes ?? 0;
   let stdout = '';
-  const take = (stream: 'stdout' | 'stderr') => (line: string) => {
+  const plain = options.plainText ? stripAnsi : (line: string) => line;
+  const take = (stream: 'stdout' | 'stderr') => (raw: string) => {
+    const line = plain(raw);
     tail.push(line);
     if (tail.length > tailLines) tail.shift();
     options.onLine?.(line, stream);
@@ -105,7 +113,7 @@ export async function runProcess(
     );
     outLines.end();
     errLines.end();
-    if (keepBytes > 0) stdout = (stdout + outText.end()).slice(-keepBytes);
+    if (keepBytes > 0) stdout = plain(stdout + outText.end()).slice(-keepBytes);
     return { code, signal, stdout, tail, timedOut, cancelled };
   } finally {
     clearTimeout(timer);

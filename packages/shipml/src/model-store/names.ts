@@ -75,12 +75,27 @@ export function parseModelRef(ref: string): ModelRef {
   }
   const colon = ref.indexOf(':');
   if (colon >= 0) {
-    return {
-      name: validateName(ref.slice(0, colon)),
-      channel: validateChannel(ref.slice(colon + 1)),
-    };
+    const name = validateName(ref.slice(0, colon));
+    return { name, channel: channelOfRef(name, ref.slice(colon + 1)) };
   }
   return { name: validateName(ref), channel: DEFAULT_CHANNEL };
+}
+
+/**
+ * The channel part of `name:channel`. A part that is no channel but reads as a version
+ * (`digits:1.4.0`, the image-tag habit) gets a hint pointing at `name@version`.
+ */
+function channelOfRef(name: string, part: string): string {
+  try {
+    return validateChannel(part);
+  } catch (err) {
+    const readsAsVersion =
+      /^[0-9]/.test(part) || (part.length <= 128 && VERSION.test(part) && part !== 'channels');
+    if (!readsAsVersion || !(err instanceof ConfigError)) throw err;
+    throw new ConfigError(err.message, {
+      hint: `a version is written with '@': ${name}@${part} (name:channel names a channel, e.g. ${name}:${DEFAULT_CHANNEL})`,
+    });
+  }
 }
 
 export function formatModelRef(ref: ModelRef): string {

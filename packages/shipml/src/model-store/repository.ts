@@ -27,6 +27,22 @@ export interface ModelRepositoryOptions {
   retry?: RetryPolicy | undefined;
   /** The clock (injectable for tests). */
   now?: () => Date;
+  /**
+   * The command a hint suggests for listing `name`'s versions. The CLI adds the flags that
+   * selected this store (`--store`, `-c`), so the hint, run as written, lists this store.
+   * Default: `shipml model list <name>`.
+   */
+  listCommand?: ((name: string) => string) | undefined;
+}
+
+/** The models found in a store location (see ModelRepository.models). */
+export interface StoreModels {
+  /** Model names with at least one published version, sorted. */
+  names: string[];
+  /** False when the listing stopped at its key limit: there may be more. */
+  complete: boolean;
+  /** No object at all under the store's location (a mistyped prefix looks like this). */
+  empty: boolean;
 }
 
 export interface VersionSummary {
@@ -55,6 +71,11 @@ export class ModelRepository {
     this.options = options;
     this.store = options.store;
     this.now = options.now ?? (() => new Date());
+  }
+
+  /** The same repository, with hints that suggest `listCommand` (see the option). */
+  withListCommand(listCommand: (name: string) => string): ModelRepository {
+    return new ModelRepository({ ...this.options, listCommand });
   }
 
   /** Publishes a new, immutable version and then moves `channels` (if any) to it. */
@@ -90,7 +111,7 @@ export class ModelRepository {
     const stored = await this.store.readSmall(key, { signal });
     if (!stored) {
       throw new NotFoundError(`model ${name}@${version} not found in ${this.store.displayUrl}`, {
-        hint: `list the published versions with: shipml model list ${name}`,
+        hint: `list the published versions with: ${this.options.listCommand?.(name) ?? `shipml model list ${name}`}`,
       });
     }
     return decodeManifest(stored.bytes, `${this.store.displayUrl}/${key}`, { name, version });
@@ -142,6 +163,23 @@ export class ModelRepository {
           .map((p) => p!.pointer.channel)
           .sort(),
       }));
+  }
+
+  /**
+   * Which models the store location holds, reading at most `maxKeys` keys (the listing is
+   * recursive, so a large store is sampled, not walked): for telling "this model has no
+   * versions" from "nothing was ever published here".
+   */
+  async models(options: { signal?: AbortSignal; maxKeys?: number } = {}): Promise<StoreModels> {
+    const maxKeys = options.maxKeys ?? 10_000;
+    const names = new Set<string>();
+    let seen = 0;
+    for await (const object of this.store.list('', { signal: options.signal })) {
+      if (++seen > maxKeys) return { names: [...names].sort(), complete: false, empty: false };
+      const name = object.key.split('/', 1)[0]!;
+      if (versionOfManifestKey(name, object.key) !== undefined) names.add(name);
+    }
+    return { names: [...names].sort(), complete: true, empty: seen === 0 };
   }
 
   /** The channels of `name` and where they point. */

@@ -115,4 +115,17 @@ export async function writeImage(
   }
 }
 
+/**
+ * One line per tag the write moved from another image, e.g.
+ * `tag 127.0.0.1:5000/app:3f2a9c1d4e5b moved: sha256:0123456789ab -> sha256:ba9876543210`.
+ */
+export function movedTagNotes(written: WriteResult, location: ImageLocation): string[] {
+  if (location.kind !== 'registry' || !written.push) return [];
+  const where = `${location.ref.registry}/${location.ref.repository}`;
+  const short = (d: string): string => d.slice(0, 'sha256:'.length + 12);
+  return written.push.movedTags.map(
+    (m) => `tag ${where}:${m.tag} moved: ${short(m.previous)} -> ${short(written.digest)}`,
+  );
+}
+
 export { formatReference };

@@ -15,7 +15,7 @@ import { provenanceOf } from '../deploy/release.js';
 import { appName } from '../deploy/spec.js';
 import type { Release } from '../deploy/types.js';
 import type { Manifest } from '../model-store/manifest.js';
-import { parseLocation, writeImage } from '../oci/locations.js';
+import { movedTagNotes, parseLocation, writeImage } from '../oci/locations.js';
 import { runCommand } from './command.js';
 import { evaluateGate, parseMetrics, type Metrics } from './gate.js';
 import type { StageName } from './types.js';
@@ -149,15 +149,21 @@ export async function buildStages(
         hint: 'set image.repository (e.g. myacr.azurecr.io/digits), or stop with --until build',
       });
     const image = built!.image;
-    const tags = config.image?.tags ?? defaultTags(run.report.inputs?.commit);
-    const written = await writeImage(image, parseLocation(repository), tags, options.registry);
+    const tags = config.image?.tags ?? defaultTags(run.report.inputs?.commit, built!.model);
+    const location = parseLocation(repository);
+    const written = await writeImage(image, location, tags, options.registry);
+    const moved = movedTagNotes(written, location);
+    for (const note of moved) run.log('push', note);
     run.report.image = { reference: written.reference, digest: image.digest };
     release = {
       image: written.reference,
       provenance: provenanceOf(image.config.config?.Labels ?? {}),
     };
     const bytes = written.push?.uploadedBytes ?? 0;
-    return `${written.reference} (tags ${tags.join(', ')}; ${(bytes / (1024 * 1024)).toFixed(1)} MiB uploaded)`;
+    const movedNote = moved.length
+      ? `; moved ${written.push!.movedTags.map((m) => m.tag).join(', ')}`
+      : '';
+    return `${written.reference} (tags ${tags.join(', ')}; ${(bytes / (1024 * 1024)).toFixed(1)} MiB uploaded${movedNote})`;
   });
   return release;
 }

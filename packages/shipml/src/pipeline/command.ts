@@ -2,7 +2,9 @@
  * Runs a project's own command (tests, evaluation) the way CI would: `sh -c` in the app
  * directory, through the core process runner (its own process group, so a timeout or Ctrl-C
  * ends it and everything it started; output line by line), every line also written to a log
- * file for the report.
+ * file for the report. Output arrives as plain text: test runners colour their output when
+ * CI is set (picocolors does), and those codes would land raw in logs, reports, error
+ * messages and piped output. ShipML's own terminal display keeps its colours.
  */
 import { createWriteStream } from 'node:fs';
 import { runProcess, type ProcessResult } from '../core/process.js';
@@ -34,6 +36,7 @@ export async function runCommand(command: string, options: CommandOptions): Prom
       timeoutMs: options.timeoutSeconds * 1000,
       signal: options.signal,
       keepStdoutBytes: KEEP_BYTES,
+      plainText: true,
       onLine: (line) => {
         log?.write((options.redact ? options.redact(line) : line) + '\n');
         options.onLine?.(line);

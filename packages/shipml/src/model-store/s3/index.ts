@@ -20,6 +20,7 @@ import type {
   TransferOptions,
   WriteOptions,
 } from '../types.js';
+import { withoutNodeVersionWarning } from './quiet-client.js';
 import type { S3StoreOptions } from './schema.js';
 
 /**
@@ -46,24 +47,27 @@ export class S3ModelStore implements ModelStore {
     this.displayUrl = `s3://${bucket}/${prefix}`.replace(/\/$/, '');
     this.endpointLabel = endpoint ?? 'AWS';
     this.credentialSource = describeCredentials(options, env);
-    this.client = new S3Client({
-      region: options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-      ...(endpoint ? { endpoint } : {}),
-      forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
-      ...staticCredentials(options, env),
-      maxAttempts: ctx.retry.attempts,
-      retryMode: 'standard',
-      // Our own sha256 checks every byte end to end; the SDK's optional CRC checksums
-      // (aws-chunked framing) would only narrow which S3-compatible servers work.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      // requestTimeout is a socket idle timeout: long transfers are fine while bytes move.
-      requestHandler: new NodeHttpHandler({
-        connectionTimeout: ctx.timeoutMs,
-        requestTimeout: ctx.timeoutMs,
-        throwOnRequestTimeout: true,
-      }),
-    });
+    this.client = withoutNodeVersionWarning(
+      () =>
+        new S3Client({
+          region: options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+          ...(endpoint ? { endpoint } : {}),
+          forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
+          ...staticCredentials(options, env),
+          maxAttempts: ctx.retry.attempts,
+          retryMode: 'standard',
+          // Our own sha256 checks every byte end to end; the SDK's optional CRC checksums
+          // (aws-chunked framing) would only narrow which S3-compatible servers work.
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+          // requestTimeout is a socket idle timeout: long transfers are fine while bytes move.
+          requestHandler: new NodeHttpHandler({
+            connectionTimeout: ctx.timeoutMs,
+            requestTimeout: ctx.timeoutMs,
+            throwOnRequestTimeout: true,
+          }),
+        }),
+    );
   }
 
   private key(key: string): string {

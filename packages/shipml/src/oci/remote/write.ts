@@ -15,7 +15,15 @@ export interface PushResult {
   /** Bytes actually sent (blobs the registry lacked). */
   uploadedBytes: number;
   blobs: { exists: number; mounted: number; uploaded: number };
+  /**
+   * Tags that pointed at another manifest before this push and now point at this one
+   * (`latest` is expected to move and is not checked): a tag that moves is worth saying.
+   */
+  movedTags: Array<{ tag: string; previous: Digest }>;
 }
+
+/** A tag that is meant to move (always re-pointed): not checked before the PUT. */
+const MOVING_TAGS: ReadonlySet<string> = new Set(['latest']);
 
 /**
  * Pushes an image: every blob the registry lacks (HEAD first; a cross-repository mount
@@ -37,6 +45,7 @@ export async function pushImage(
     digest: image.digest,
     uploadedBytes: 0,
     blobs: { exists: 0, mounted: 0, uploaded: 0 },
+    movedTags: [],
   };
   const { repository } = target;
   const configBlob: Layer = {
@@ -79,8 +88,14 @@ export async function pushImage(
   await forEachLimit(blobs, options.concurrency ?? 3, pushBlob);
 
   const tags = options.tags?.length ? options.tags : [target.tag ?? image.digest];
-  for (const tag of tags)
+  for (const tag of tags) {
+    // One HEAD before the PUT: where the tag pointed, to report a tag that moves.
+    const previous = MOVING_TAGS.has(tag)
+      ? undefined
+      : await client.manifestDigest(repository, tag, options.signal);
     await client.putManifest(repository, tag, image.rawManifest, image.mediaType, options.signal);
+    if (previous && previous !== image.digest) result.movedTags.push({ tag, previous });
+  }
   return result;
 }
 
