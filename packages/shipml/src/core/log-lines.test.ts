@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { telltaleLine } from './log-lines.js';
+import { lastLines, readableLine, telltaleLine } from './log-lines.js';
 
 describe('telltaleLine', () => {
   it('prefers the last line that reads like an error over the last line', () => {
@@ -31,5 +31,37 @@ describe('telltaleLine', () => {
     );
     expect(telltaleLine('{"level":"error","error":"boom"}')).toBe('boom');
     expect(telltaleLine('{not json, failed}')).toBe('{not json, failed}');
+  });
+});
+
+describe('lastLines', () => {
+  it('keeps the last few non-blank lines, oldest first, JSON records made readable', () => {
+    const log = [
+      '{"level":30,"msg":"loading model"}',
+      '',
+      '{"level":30,"msg":"Server listening at http://127.0.0.1:8080"}',
+      'plain line',
+      '  ',
+    ];
+    expect(lastLines(log, 2)).toEqual(['Server listening at http://127.0.0.1:8080', 'plain line']);
+    expect(lastLines(log.join('\n'), 5)).toEqual([
+      'loading model',
+      'Server listening at http://127.0.0.1:8080',
+      'plain line',
+    ]);
+    expect(lastLines('', 3)).toEqual([]);
+    expect(lastLines('a\nb', 0)).toEqual([]);
+  });
+});
+
+describe('readableLine', () => {
+  it("drops colour codes and shows a record's plain fields after its message", () => {
+    expect(readableLine('\u001b[0;93mwarning: no CA bundle\u001b[m')).toBe('warning: no CA bundle');
+    expect(
+      readableLine(
+        '{"level":30,"time":1,"pid":7,"hostname":"h","url":"http://127.0.0.1:8080","port":8080,"model":{"v":1},"msg":"listening"}',
+      ),
+    ).toBe('listening url=http://127.0.0.1:8080 port=8080');
+    expect(readableLine('{"level":30,"time":1}')).toBe('{"level":30,"time":1}');
   });
 });

@@ -87,6 +87,14 @@ export interface SlotState {
   check: string;
 }
 
+/**
+ * Slots whose replica takes traffic now: HAProxy's readiness check passes ("UP", or "UP 1/2"
+ * while one failed check has not yet taken it down) and it has weight (not new, not draining).
+ */
+export function readySlots(slots: readonly SlotState[]): Set<number> {
+  return new Set(slots.filter((s) => /^UP\b/.test(s.status) && s.weight > 0).map((s) => s.slot));
+}
+
 /** Talks to one proxy container's Runtime API, via `docker exec` (the socket stays inside). */
 export class HaproxyAdmin {
   constructor(private readonly container: Docker.Container) {}

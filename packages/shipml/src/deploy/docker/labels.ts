@@ -134,6 +134,45 @@ export function revisionFromName(name: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/**
+ * A replica whose rollout failed (it crashed or never became ready) is kept, stopped, under
+ * its name plus this suffix, so an operator can `docker logs` it; the next deploy and
+ * `shipml destroy` remove it. The mark is the name because Docker labels cannot change once
+ * a container exists (the Engine API updates only resources and the restart policy), and
+ * the replica was created, with its labels, before anyone knew it would fail.
+ */
+export const FAILED_SUFFIX = '-failed';
+
+/** `shipml-APP-rN-I-failed`: the kept replica I of revision N of APP. */
+const FailedNameSchema = z
+  .string()
+  .regex(/^shipml-[a-z0-9-]+-r[1-9][0-9]*-[1-9][0-9]*-failed$/, 'not a failed replica name');
+
+/** The name a failed replica is kept under. */
+export function failedName(replica: string): string {
+  return `${replica}${FAILED_SUFFIX}`;
+}
+
+/**
+ * Whether a replica container (role `replica`) named `name` is a kept failed rollout
+ * attempt of `app`, and the revision it tried (its label when that reads, else its name).
+ * Such a container is never a history record or a live replica, whatever its labels say.
+ */
+export function readFailedAttempt(
+  name: string,
+  labels: Record<string, string>,
+): { revision: number | undefined } | undefined {
+  if (!FailedNameSchema.safeParse(name).success) return undefined;
+  const app = labels[LABEL.app];
+  if (app === undefined || !name.startsWith(`shipml-${app}-r`)) return undefined;
+  const revision = positiveNumber.safeParse(labels[LABEL.revision]);
+  return {
+    revision: revision.success
+      ? revision.data
+      : revisionFromName(name.slice(0, -FAILED_SUFFIX.length)),
+  };
+}
+
 const ProxySettingsSchema = z.object({
   port: z.number().int().min(1).max(65535),
   readinessPath: z.string(),

@@ -5,21 +5,32 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { ConfigError } from '../../core/errors.js';
-import { telltaleLine } from '../../core/log-lines.js';
+import { lastLines, telltaleLine } from '../../core/log-lines.js';
+import { redactorFromEnv } from '../../core/redact.js';
 import type { DeploySpec, RolloutFailure } from '../types.js';
 import { demux, engineAnswer, engineCall, type Engine } from './engine.js';
 import { SLOTS, type HaproxyAdmin, type SlotState } from './haproxy.js';
+import { failedName } from './labels.js';
 import { names, replicaLabels, type Replica, type RevisionRecord } from './state.js';
 
 /** Seconds a replica gets between SIGTERM and SIGKILL, once drained. */
 export const STOP_SECONDS = 30;
 const POLL_MS = 250;
 
+/** Log lines quoted when a replica runs but never becomes ready. */
+const QUOTED_LINES = 3;
+/** Env names whose values are masked in quoted log lines (besides core/redact's list). */
+const SECRET_NAME = /secret|token|passw|pwd|key|credential|auth|private|connection|dsn/i;
+
 /** Why a replica failed to come up, for RolloutError. */
 export class ReplicaFailure extends Error {
   constructor(
     message: string,
     readonly failure: RolloutFailure,
+    /** The replica that failed (kept for inspection when it crashed or never became ready). */
+    readonly replica?: Replica,
+    /** What the operator may do about it. */
+    readonly hint?: string,
   ) {
     super(message);
   }
@@ -84,30 +95,97 @@ export async function waitReady(
         info.State.Running || info.State.Restarting
           ? `keeps crashing (restarted ${info.RestartCount} time(s))`
           : `exited with code ${info.State.ExitCode}`;
+      const line = telltaleLine(await replicaLog(container, spec));
       throw new ReplicaFailure(
-        `replica ${replica.name} ${how}${await lastLog(container)}`,
+        `replica ${replica.name} ${how}${line ? ` (last log line: ${line.slice(0, 200)})` : ''}`,
         'crash-loop',
+        replica,
       );
     }
     last = (await admin.slots()).find((s) => s.slot === replica.slot);
     if (last?.status === 'UP') return;
-    if (Date.now() > deadline)
+    if (Date.now() > deadline) {
+      const check = describeCheck(last);
+      const quoted = quotedLines(await replicaLog(container, spec), check)
+        .map((l) => JSON.stringify(l.slice(0, 160)))
+        .join(' | ');
       throw new ReplicaFailure(
-        `replica ${replica.name} was not ready within ${spec.progressDeadlineSeconds} s (GET ${spec.readinessPath}: ${describeCheck(last)})`,
+        `replica ${replica.name} was not ready within ${spec.progressDeadlineSeconds} s (GET ${spec.readinessPath}: ${check}; ${quoted ? `last log lines: ${quoted}` : 'it logged nothing'})`,
         'never-ready',
+        replica,
+        check === 'connection refused'
+          ? `is the app listening on 0.0.0.0:${spec.port} inside the container? Many servers listen on 127.0.0.1 by default (set HOST=0.0.0.0)`
+          : undefined,
       );
+    }
     await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
   }
 }
-/** The log line that best says why a replica stopped, as ` (last log line: ...)`. */
-async function lastLog(container: Docker.Container): Promise<string> {
+/**
+ * The lines to quote for a replica that never became ready: the last few, and when its check
+ * was refused the last one about listening (it names the address the app chose).
+ */
+function quotedLines(log: string[], check: string): string[] {
+  const lines = lastLines(log, log.length);
+  const tail = lines.slice(-QUOTED_LINES);
+  const listen =
+    check === 'connection refused' ? lines.findLast((l) => /listen/i.test(l)) : undefined;
+  return listen && !tail.includes(listen) ? [listen, ...tail.slice(1)] : tail;
+}
+
+/**
+ * A replica's last log lines, stdout and stderr merged in the order they were written, with
+ * the values of the app's secret-looking env masked (a server may print its config).
+ */
+async function replicaLog(container: Docker.Container, spec: DeploySpec): Promise<string[]> {
   const raw = await container
-    .logs({ stdout: true, stderr: true, tail: 20, follow: false })
+    .logs({ stdout: true, stderr: true, tail: 20, follow: false, timestamps: true })
     .catch(() => undefined);
-  if (!raw) return '';
+  if (!raw) return [];
   const { stdout, stderr } = demux(raw);
-  const line = telltaleLine(`${stdout}\n${stderr}`);
-  return line ? ` (last log line: ${line.slice(0, 200)})` : '';
+  const redactor = redactorFromEnv(spec.env);
+  for (const [name, value] of Object.entries(spec.env))
+    if (SECRET_NAME.test(name)) redactor.add(value);
+  return [...stamped(stdout), ...stamped(stderr)]
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))
+    .map((l) => redactor.redact(l.text));
+}
+
+/** Lines of `docker logs --timestamps` as (sortable time, text). */
+function stamped(text: string): Array<{ at: string; text: string }> {
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      // RFC 3339 with up to 9 fractional digits, trailing zeros dropped: pad to compare as text.
+      const match = /^(\S+?)(?:\.(\d+))?Z (.*)$/.exec(line);
+      if (!match) return { at: '', text: line };
+      return { at: `${match[1]}.${(match[2] ?? '').padEnd(9, '0')}`, text: match[3]! };
+    });
+}
+
+/**
+ * Keeps a replica that failed its rollout for inspection: stopped (it takes no traffic and
+ * restarts no more) and renamed `NAME-failed` (labels.ts). Returns the name it is kept under.
+ */
+export async function keepFailed(engine: Engine, replica: Replica): Promise<string> {
+  const container = engine.docker.getContainer(replica.id);
+  const kept = failedName(replica.name);
+  // A replica that never served has no requests to finish.
+  await engineCall(engine.where, `stopping ${replica.name}`, () => container.stop({ t: 2 })).catch(
+    (err: unknown) => {
+      if (engineAnswer(err)?.status !== 304) throw err;
+    },
+  );
+  await engine.docker
+    .getContainer(kept)
+    .remove({ force: true })
+    .catch(() => undefined);
+  await engineCall(engine.where, `renaming ${replica.name}`, () =>
+    container.rename({ name: kept }),
+  );
+  replica.running = false;
+  return kept;
 }
 /** Drains a replica out of the load balancer, then stops it (kept for rollback). */
 export async function retire(
@@ -153,6 +231,10 @@ export async function replicaAddress(
 ): Promise<string> {
   const address = await engine.addressOf(replica, app);
   if (!address)
-    throw new ReplicaFailure(`replica ${replica.name} has no address on its network`, 'crash-loop');
+    throw new ReplicaFailure(
+      `replica ${replica.name} has no address on its network`,
+      'crash-loop',
+      replica,
+    );
   return address;
 }

@@ -15,6 +15,7 @@ import {
   rollbackTarget,
   sameSpec,
 } from './state.js';
+import { failedName, readFailedAttempt } from './labels.js';
 
 const app = 'shop';
 const spec: DeploySpec = { ...DEFAULT_SPEC, app, replicas: 2, env: { B: '2', A: '1' } };
@@ -194,6 +195,36 @@ describe('Docker target state from labels', () => {
     );
     const clean = readState([toInfo(replica(1, 'exited')), toInfo(replica(3, 'running'))]);
     expect(rollbackTarget(clean, app, liveRevision(clean)!, undefined).number).toBe(1);
+  });
+
+  it('knows a replica kept from a failed rollout: never a record, never live, blocks nothing', () => {
+    const kept = replica(4, 'exited');
+    const damagedKept = damaged(5, 'running', { [LABEL.revision]: 'five' });
+    const state = readState([
+      toInfo(replica(1, 'exited')),
+      toInfo(replica(3, 'running')),
+      container(failedName(kept.name), kept.labels, 'exited'),
+      // Started again by hand, labels damaged: still only a failed attempt, not a conflict.
+      container(failedName(names.replica(app, 5, 1)), damagedKept.Labels, 'running'),
+    ]);
+    expect(state.failed).toEqual([
+      {
+        id: `id-${names.replica(app, 4, 1)}-failed`,
+        name: `${names.replica(app, 4, 1)}-failed`,
+        revision: 4,
+      },
+      {
+        id: `id-${names.replica(app, 5, 1)}-failed`,
+        name: `${names.replica(app, 5, 1)}-failed`,
+        revision: 5,
+      },
+    ]);
+    expect(state.revisions.map((r) => r.number)).toEqual([3, 1]);
+    expect(liveRevision(state)?.number).toBe(3);
+    expect(rollbackTarget(state, app, liveRevision(state)!, undefined).number).toBe(1);
+    expect(state.ignored).toEqual([]);
+    expect(readFailedAttempt(names.replica(app, 4, 1), kept.labels)).toBeUndefined();
+    expect(readFailedAttempt(`${names.replica(app, 4, 1)}-failed-x`, kept.labels)).toBeUndefined();
   });
 
   it('reads the proxy settings label, and says what is wrong with a damaged one', () => {

@@ -15,11 +15,14 @@
  *   load balancer slot, but which revision it serves is unknown, so no rollout can replace
  *   it and no rollback can trust what is live; going on would leave it serving beside the
  *   new release. The user removes it (`docker rm -f`); `shipml destroy` still works.
+ * - a replica kept from a failed rollout (`shipml-APP-rN-I-failed`, labels.ts): listed in
+ *   `failed`, never a record or a live replica, whatever its labels say, so it blocks
+ *   nothing; the next deploy removes it.
  */
 import type Docker from 'dockerode';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import type { DeploySpec, Revision } from '../types.js';
-import { LABEL, readReplicaLabels, revisionFromName } from './labels.js';
+import { LABEL, readFailedAttempt, readReplicaLabels, revisionFromName } from './labels.js';
 
 export { LABEL, proxySettingsLabel, readProxySettings, replicaLabels } from './labels.js';
 
@@ -51,12 +54,22 @@ export interface IgnoredContainer {
   reason: string;
 }
 
+/** A replica kept, stopped, from a failed rollout so its logs can be read (labels.ts). */
+export interface FailedAttempt {
+  id: string;
+  name: string;
+  /** The revision it tried, when its label or name says. */
+  revision: number | undefined;
+}
+
 export interface AppState {
   proxy: Docker.ContainerInfo | undefined;
   /** Revisions with at least one container, newest first. */
   revisions: RevisionRecord[];
   /** Containers with the app's label that are not ShipML's, or stopped records it cannot read. */
   ignored: IgnoredContainer[];
+  /** Replicas kept from failed rollouts, until the next deploy or destroy. */
+  failed: FailedAttempt[];
 }
 
 /**
@@ -66,6 +79,7 @@ export interface AppState {
 export function readState(containers: readonly Docker.ContainerInfo[]): AppState {
   const byRevision = new Map<number, RevisionRecord>();
   const ignored: IgnoredContainer[] = [];
+  const failed: FailedAttempt[] = [];
   let proxy: Docker.ContainerInfo | undefined;
   for (const c of containers) {
     const labels = c.Labels ?? {};
@@ -85,6 +99,11 @@ export function readState(containers: readonly Docker.ContainerInfo[]): AppState
             ? `no ${LABEL.role} label: not a container ShipML made`
             : `${LABEL.role} "${role}" is not a role ShipML gives`,
       });
+      continue;
+    }
+    const attempt = readFailedAttempt(name, labels);
+    if (attempt) {
+      failed.push({ id: c.Id, name, revision: attempt.revision });
       continue;
     }
     const running = c.State === 'running' || c.State === 'restarting';
@@ -120,7 +139,7 @@ export function readState(containers: readonly Docker.ContainerInfo[]): AppState
     record.replicas.push(replica);
   }
   const revisions = [...byRevision.values()].sort((a, b) => b.number - a.number);
-  return { proxy, revisions, ignored };
+  return { proxy, revisions, ignored, failed };
 }
 
 /** The revision serving now: the newest one with running replicas. */

@@ -6,12 +6,15 @@
  * load balancer's readiness check see it UP, give it traffic, then drain an old one (no new
  * requests, in-flight ones finish) and stop it. There are never fewer ready replicas than
  * asked. When a new replica crashes, never becomes ready, or the rollout is cancelled, the
- * old replicas (stopped, not removed) are started again and the new ones removed.
+ * old replicas (stopped, not removed) are started again and the new ones removed — except
+ * the one that crashed or never became ready: it is kept, stopped, as `NAME-failed` so its
+ * logs can be read, until the next deploy or destroy.
  */
 import type Docker from 'dockerode';
 import { ConfigError, NotFoundError } from '../../core/errors.js';
 import {
   RolloutError,
+  type DeployEvent,
   type DeployOptions,
   type DeployResult,
   type DeploySpec,
@@ -21,10 +24,11 @@ import {
   type Revision,
 } from '../types.js';
 import { Engine, engineCall, isMissing, type RegistryAuth } from './engine.js';
-import { HaproxyAdmin, PROXY_PORT, SLOTS, type SlotState } from './haproxy.js';
+import { HaproxyAdmin, PROXY_PORT, readySlots, SLOTS, type SlotState } from './haproxy.js';
 import { LoadBalancer } from './proxy.js';
 import {
   freeSlot,
+  keepFailed,
   replicaAddress,
   ReplicaFailure,
   retire,
@@ -86,6 +90,7 @@ export class DockerTarget implements DeployTarget {
     const say = (message: string, replicas?: DeployStatus['replicas']) =>
       options.onEvent?.({ message, replicas });
     let state = await this.engine.read(spec.app);
+    await this.removeFailed(state, say);
     const live = liveRevision(state);
     if (
       live &&
@@ -124,19 +129,28 @@ export class DockerTarget implements DeployTarget {
       replicas: [],
     };
     const old = (liveRevision(state)?.replicas ?? []).filter((r) => r.running);
+    const before = [...old];
     const retired: Replica[] = [];
     const serving = new Set<Replica>();
     const used = new Set(
       state.revisions.flatMap((r) => r.replicas.filter((x) => x.running).map((x) => x.slot)),
     );
-    const counts = () => ({
-      desired: spec.replicas,
-      updated: revision.replicas.length,
-      ready: spec.replicas,
-    });
+    // What the load balancer says now: ready = passes its check and takes traffic; updated =
+    // those of the new revision. Unknown (no counts) when it does not answer.
+    const counts = async (): Promise<DeployEvent['replicas']> => {
+      const slots = await admin.slots().catch(() => undefined);
+      if (!slots) return undefined;
+      const up = readySlots(slots);
+      const ready = (rs: Replica[]) => rs.filter((r) => r.running && up.has(r.slot)).length;
+      return {
+        desired: spec.replicas,
+        ready: ready(before) + ready(revision.replicas),
+        updated: ready(revision.replicas),
+      };
+    };
     say(
       `rolling out revision ${number}: ${spec.replicas} replica(s) of ${release.image}`,
-      counts(),
+      await counts(),
     );
 
     try {
@@ -147,40 +161,49 @@ export class DockerTarget implements DeployTarget {
         used.add(slot);
         const replica = await startReplica(this.engine, revision, i, slot);
         revision.replicas.push(replica);
-        say(`replica ${replica.name} started; waiting for ${spec.readinessPath}`, counts());
+        say(`replica ${replica.name} started; waiting for ${spec.readinessPath}`, await counts());
         await admin.add({ slot, address: await replicaAddress(this.engine, replica, spec.app) });
         await waitReady(this.engine, admin, replica, spec, options.signal);
         await admin.enable(slot);
         serving.add(replica);
-        say(`replica ${replica.name} is ready and takes traffic`, counts());
+        say(`replica ${replica.name} is ready and takes traffic`, await counts());
         const leaving = old.shift();
         if (leaving) {
           await retire(this.engine, admin, leaving, spec);
           retired.push(leaving);
-          say(`replica ${leaving.name} drained and stopped`, counts());
+          say(`replica ${leaving.name} drained and stopped`, await counts());
         }
       }
       for (const leaving of old) {
         await retire(this.engine, admin, leaving, spec);
         retired.push(leaving);
-        say(`replica ${leaving.name} drained and stopped (fewer replicas asked)`, counts());
+        say(`replica ${leaving.name} drained and stopped (fewer replicas asked)`, await counts());
       }
     } catch (err) {
       const failure = err instanceof ReplicaFailure ? err : undefined;
       const reason = failure?.message ?? (err as Error).message;
       say(`revision ${number} failed: ${reason}; rolling back`);
-      await this.undo(admin, revision.replicas, serving, retired, spec, say);
+      // The replica that crashed or never became ready stays, stopped, for `docker logs`.
+      const failed =
+        failure?.failure === 'crash-loop' || failure?.failure === 'never-ready'
+          ? failure.replica
+          : undefined;
+      const kept = await this.undo(admin, revision.replicas, serving, retired, spec, say, failed);
       const after = liveRevision(await this.engine.read(spec.app));
+      const hint = [
+        failure?.hint,
+        kept && `its container is kept, stopped, until the next deploy: docker logs ${kept}`,
+      ].filter(Boolean);
       throw new RolloutError(
         `revision ${number} (${release.image}) did not roll out: ${reason}; rolled back, ${this.describeLive(after)}`,
         failure?.failure ?? 'deadline',
         after && publicRevision(after),
         true,
-        { cause: err },
+        { cause: err, hint: hint.length ? hint.join('; ') : undefined },
       );
     }
     await this.settle(spec.app, proxy, spec);
-    say(`revision ${number} serves on every replica`, { ...counts(), updated: spec.replicas });
+    say(`revision ${number} serves on every replica`, await counts());
     return this.result(revision, started);
   }
 
@@ -200,7 +223,9 @@ export class DockerTarget implements DeployTarget {
       rollout:
         running.length > 1
           ? `revisions ${running.map((r) => r.number).join(' and ')} are both running (a rollout was interrupted): deploy again to finish`
-          : undefined,
+          : state.failed.length
+            ? `the last rollout failed; kept for inspection until the next deploy: ${state.failed.map((f) => `docker logs ${f.name}`).join(', ')}`
+            : undefined,
     };
   }
 
@@ -266,9 +291,7 @@ export class DockerTarget implements DeployTarget {
   private async readyCount(app: string, live: RevisionRecord): Promise<number> {
     const proxy = this.engine.docker.getContainer(names.proxy(app));
     const slots = await new HaproxyAdmin(proxy).slots().catch(() => [] as SlotState[]);
-    const ready = new Set(
-      slots.filter((s) => s.status === 'UP' && s.weight > 0).map((s) => s.slot),
-    );
+    const ready = readySlots(slots);
     return live.replicas.filter((r) => r.running && ready.has(r.slot)).length;
   }
 
@@ -295,7 +318,22 @@ export class DockerTarget implements DeployTarget {
 
   // ---- replicas ----
 
-  /** Puts the retired replicas back into service, then takes the new ones out. */
+  /** Removes the replicas kept from an earlier failed rollout (the next deploy's first step). */
+  private async removeFailed(state: AppState, say: (m: string) => void): Promise<void> {
+    for (const f of state.failed) {
+      await engineCall(this.engine.where, `removing ${f.name}`, () =>
+        this.engine.docker.getContainer(f.id).remove({ force: true }),
+      ).catch((err: unknown) => {
+        if (!(err instanceof NotFoundError)) throw err;
+      });
+      say(`removed ${f.name} (kept from a failed rollout)`);
+    }
+  }
+
+  /**
+   * Puts the retired replicas back into service, then takes the new ones out; `failed` is
+   * kept, stopped (keepFailed). Returns the name it is kept under, if it could be kept.
+   */
   private async undo(
     admin: HaproxyAdmin,
     added: Replica[],
@@ -303,7 +341,9 @@ export class DockerTarget implements DeployTarget {
     retired: Replica[],
     spec: DeploySpec,
     say: (m: string) => void,
-  ): Promise<void> {
+    failed: Replica | undefined,
+  ): Promise<string | undefined> {
+    let kept: string | undefined;
     for (const replica of retired) {
       await engineCall(this.engine.where, `restarting ${replica.name}`, () =>
         this.engine.docker.getContainer(replica.id).start(),
@@ -322,6 +362,13 @@ export class DockerTarget implements DeployTarget {
       if (serving.has(replica))
         await retire(this.engine, admin, replica, spec).catch(() => undefined);
       else await admin.remove(replica.slot).catch(() => undefined);
+      if (replica === failed) {
+        kept = await keepFailed(this.engine, replica).catch(() => undefined);
+        if (kept) {
+          say(`replica ${replica.name} stopped and kept as ${kept}`);
+          continue;
+        }
+      }
       await this.engine.docker
         .getContainer(replica.id)
         .remove({ force: true })
@@ -332,5 +379,6 @@ export class DockerTarget implements DeployTarget {
     const state = await this.engine.read(spec.app);
     const live = liveRevision(state);
     if (live) await this.settle(spec.app, proxy, live.spec);
+    return kept;
   }
 }
