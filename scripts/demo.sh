@@ -5,7 +5,8 @@
 #   - apt: docker.io (the Docker Engine), docker-registry (the demo's private registry),
 #     debootstrap (base images: no Docker Hub needed)
 #   - the Docker Engine, started if none answers (it keeps running: the demo app lives in it)
-#   - base images node:24 and haproxy:2.6 (scripts/base-images.sh, cached in ~/.cache/shipml-ci)
+#   - base images node:24 and haproxy:2.6 (scripts/base-images.sh, cached in ~/.cache/shipml-ci,
+#     loaded into the Docker Engine as shipml/node:24 and shipml/haproxy:2.6)
 # Arguments go to `shipml demo` (e.g. --port 8081, --stop).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,5 +47,7 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { log "dockerd did not start: $(tail -3 "$ROOT/.shipml/demo/dockerd.log")"; exit 1; }
 fi
 
-scripts/base-images.sh build
+# Only the images the demo uses (not python), built in parallel when missing; loaded into the
+# engine too, so `shipml deploy` with the default proxy image works after the demo.
+scripts/base-images.sh load node haproxy
 exec node packages/shipml/dist/cli/main.js demo "$@"

@@ -77,7 +77,12 @@ interface InitRun {
 }
 
 /** `shipml init ARGS` in `cwd`, through the command as main.ts wires it. */
-async function runInit(args: string[], cwd: string): Promise<InitRun> {
+async function runInit(
+  args: string[],
+  cwd: string,
+  // No local base images unless a test makes some: the result must not depend on this machine.
+  env: NodeJS.ProcessEnv = { CI: 'true', SHIPML_CI_CACHE: join(work, 'no-base-images') },
+): Promise<InitRun> {
   const out = new PassThrough();
   const err = new PassThrough();
   let stdout = '';
@@ -89,7 +94,7 @@ async function runInit(args: string[], cwd: string): Promise<InitRun> {
   let code = 0;
   const run: CommandRunner = async (body, { json, debug }) => {
     const ctx: CliContext = {
-      env: { CI: 'true' },
+      env,
       cwd,
       output,
       redactor,
@@ -167,7 +172,10 @@ describe('shipml init on a Node.js app (examples/digits)', () => {
   });
 
   it('writes shipml.yaml, a GitHub workflow and an Azure pipeline, and says what to do next', async () => {
-    expect(run.stderr).toBe('');
+    // The one note: which base image it chose, and why (no local one here).
+    expect(run.stderr).toBe(
+      `note: build.base is public.ecr.aws/docker/library/node:22-bookworm-slim (Docker's official image, mirrored by Amazon ECR Public; no local base image in ${join(work, 'no-base-images', 'base-images', 'node24')}): pass --base to use your own registry's\n`,
+    );
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`a Node.js app in ${dir}: model digits, app digits`);
     for (const file of ['shipml.yaml', '.github/workflows/shipml.yml', 'azure-pipelines.yml'])
@@ -194,7 +202,8 @@ describe('shipml init on a Node.js app (examples/digits)', () => {
     });
     expect(config.build).toMatchObject({
       kind: 'node',
-      base: 'node:22-bookworm-slim',
+      base: 'public.ecr.aws/docker/library/node:22-bookworm-slim',
+      env: { NODE_ENV: 'production', HOST: '0.0.0.0', PORT: '8080' },
       include: ['package.json', 'package-lock.json', 'dist', 'public'],
       cmd: ['node', 'dist/src/main.js'],
       ports: [8080],
@@ -824,5 +833,181 @@ describe('choices', () => {
     const { config } = await loadConfig({ cwd: dir, env: {} });
     expect(config.model?.name).toBe('digits.v2_x');
     expect(config.deploy?.app).toBe('digits-v2-x');
+  });
+});
+
+/** examples/digits/shipml.yaml as it was before init could merge: build and test as comments. */
+const OLD_DIGITS_CONFIG = `# ShipML configuration of the sample app (see README.md).
+model:
+  name: digits
+  channel: latest # the channel builds take the model from
+  store: \${SHIPML_MODEL_STORE:-file://./.shipml/models}
+
+# build:
+#   kind: node
+
+deploy:
+  app: digits
+  replicas: 2
+  port: 8080
+  readinessPath: /readyz # true once the model is loaded and warmed up
+  livenessPath: /healthz
+  env: { HOST: 0.0.0.0, LOG_LEVEL: info }
+  drainSeconds: 5
+  docker:
+    port: 8080 # the load balancer, on 127.0.0.1
+`;
+
+describe('what the machine and the app tell init', () => {
+  it('takes the local base image when scripts/base-images.sh built it, and says why', async () => {
+    const dir = await example('digits', ['package.json', 'package-lock.json']);
+    const cache = join(work, 'fake-ci-cache');
+    await mkdir(join(cache, 'base-images', 'node24'), { recursive: true });
+    await writeFile(join(cache, 'base-images', 'node24', 'index.json'), '{"schemaVersion":2}');
+    const run = await runInit(['--ci', 'none', '--json'], dir, { SHIPML_CI_CACHE: cache });
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as InitResult;
+    const layout = join(cache, 'base-images', 'node24');
+    expect(result.base).toEqual({ image: `oci:${layout}:24`, from: 'local' });
+    expect(result.notes[0]).toContain(`build.base is the local Node.js 24 base image in ${layout}`);
+    const { config } = await loadConfig({ cwd: dir, env: {} });
+    expect(config.build).toMatchObject({ base: `oci:${layout}:24` });
+
+    // --base wins over the local one.
+    const other = await example('digits', ['package.json', 'package-lock.json']);
+    const explicit = await runInit(
+      ['--ci', 'none', '--json', '--base', 'r.example/node:24'],
+      other,
+      {
+        SHIPML_CI_CACHE: cache,
+      },
+    );
+    expect((JSON.parse(explicit.stdout) as InitResult).base).toEqual({
+      image: 'r.example/node:24',
+      from: 'option',
+    });
+  });
+
+  it("finds the app's /version, /readyz and /healthz in its sources, not in its tests", async () => {
+    const dir = await example('digits', ['package.json', 'package-lock.json', 'src']);
+    expect((await runInit(['--ci', 'none'], dir)).code).toBe(0);
+    const { config } = await loadConfig({ cwd: dir, env: {} });
+    expect(config.verify?.versionPath).toBe('/version');
+    expect(config.deploy).toMatchObject({ readinessPath: '/readyz', livenessPath: '/healthz' });
+
+    // Only a test mentions /version: the app does not serve it, so verify skips it.
+    const bare = await example('digits', ['package.json', 'package-lock.json']);
+    await mkdir(join(bare, 'test'));
+    await writeFile(join(bare, 'test', 'a.test.ts'), "fetch('/version'); fetch('/readyz')");
+    await writeFile(join(bare, 'server.js'), "app.get('/health', ok)");
+    expect((await runInit(['--ci', 'none'], bare)).code).toBe(0);
+    const loaded = await loadConfig({ cwd: bare, env: {} });
+    expect(loaded.config.verify?.versionPath).toBeNull();
+    expect(loaded.config.deploy).toMatchObject({
+      readinessPath: '/health',
+      livenessPath: '/health',
+    });
+  });
+
+  it('writes the docker target flags into deploy.docker and refuses another target’s', async () => {
+    const dir = await example('digits', ['package.json', 'package-lock.json']);
+    expect(
+      (await runInit(['--ci', 'none', '--target', 'docker', '--port', '18555'], dir)).code,
+    ).toBe(0);
+    const { config } = await loadConfig({ cwd: dir, env: {} });
+    expect(config.deploy?.docker).toMatchObject({ port: 18555 });
+
+    const k8s = await example('digits', ['package.json', 'package-lock.json']);
+    const refused = await runInit(['--ci', 'none', '--target', 'kubernetes', '--port', '1'], k8s);
+    expect(refused.code).toBe(2); // a configuration error
+    expect(refused.stderr).toContain('--port applies to the docker target, not kubernetes');
+  });
+
+  it('merges into an existing shipml.yaml: adds what is missing, keeps every key and comment of the user', async () => {
+    const dir = await example('digits', ['package.json', 'package-lock.json', 'src']);
+    const file = join(dir, 'shipml.yaml');
+    await writeFile(file, OLD_DIGITS_CONFIG);
+    const run = await runInit(['--ci', 'none', '--target', 'docker', '--port', '18555'], dir);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('merged shipml.yaml');
+    expect(run.stdout).toContain('    added build: {"kind":"node"');
+    expect(run.stdout).toContain('    added test: {"command":"npm test"}');
+    expect(run.stdout).toContain('    added deploy.target: docker');
+    expect(run.stdout).toContain('    added verify: {"versionPath":"/version"}');
+    // The names come from the file, not from the directory.
+    expect(run.stdout).toContain('model digits, app digits');
+    // A value the user set differently is kept without --force, and said.
+    expect(run.stderr).toContain(
+      'note: shipml.yaml: kept deploy.docker.port: 8080 (init would write 18555; --force changes it)',
+    );
+    const text = await readFile(file, 'utf8');
+    expect(text).toContain('# ShipML configuration of the sample app (see README.md).');
+    expect(text).toContain(
+      '  readinessPath: /readyz # true once the model is loaded and warmed up',
+    );
+    expect(text).toContain('  env: { HOST: 0.0.0.0, LOG_LEVEL: info }');
+    // Added sections go where init puts them (build after model), with init's comments.
+    expect(text.indexOf('build:')).toBeGreaterThan(text.indexOf('model:'));
+    expect(text.indexOf('build:')).toBeLessThan(text.indexOf('deploy:'));
+    expect(text).toMatch(/versionPath: \/version # found in the sources/);
+    const { config } = await loadConfig({ cwd: dir, env: {} });
+    expect(config.model?.store).toBe('file://./.shipml/models');
+    expect(config.deploy).toMatchObject({
+      target: 'docker',
+      drainSeconds: 5,
+      env: { HOST: '0.0.0.0', LOG_LEVEL: 'info' },
+      docker: { port: 8080 },
+    });
+    expect(config.build).toMatchObject({ kind: 'node', cmd: ['node', 'dist/src/main.js'] });
+
+    // Again: nothing to add, the file is untouched.
+    const again = await runInit(['--ci', 'none', '--json'], dir);
+    const result = JSON.parse(again.stdout) as InitResult;
+    expect(result.files.map((f) => f.action)).toEqual(['unchanged']);
+    expect(await readFile(file, 'utf8')).toBe(text);
+
+    // --force changes the differing value, and still drops nothing.
+    const forced = await runInit(['--ci', 'none', '--json', '--force', '--port', '18555'], dir);
+    const changed = JSON.parse(forced.stdout) as InitResult;
+    expect(changed.files.map((f) => f.action)).toEqual(['merged']);
+    expect(changed.changes).toEqual([
+      { path: 'deploy.docker.port', action: 'changed', value: 18555, was: 8080 },
+    ]);
+    const after = await loadConfig({ cwd: dir, env: {} });
+    expect(after.config.deploy).toMatchObject({
+      drainSeconds: 5,
+      env: { HOST: '0.0.0.0', LOG_LEVEL: 'info' },
+      docker: { port: 18555 },
+    });
+  });
+
+  it("examples/digits' own shipml.yaml is complete: init finds nothing to add", async () => {
+    const dir = await example('digits', [
+      'package.json',
+      'package-lock.json',
+      'src',
+      'shipml.yaml',
+    ]);
+    const { config } = await loadConfig({ cwd: dir, env: { HOME: '/home/dev' } });
+    expect(config.build).toMatchObject({
+      kind: 'node',
+      base: 'oci:/home/dev/.cache/shipml-ci/base-images/node24:24',
+      env: { HOST: '0.0.0.0', PORT: '8080' },
+    });
+    expect(config.test?.command).toBe('npm test');
+    expect(config.verify?.versionPath).toBe('/version');
+    const run = await runInit(['--ci', 'none', '--json'], dir);
+    const result = JSON.parse(run.stdout) as InitResult;
+    expect(result.files.map((f) => f.action)).toEqual(['unchanged']);
+    expect(result.changes.filter((c) => c.action !== 'kept')).toEqual([]);
+  });
+
+  it('refuses to merge into a file that is not YAML, and writes nothing', async () => {
+    const dir = await example('digits', ['package.json', 'package-lock.json']);
+    await writeFile(join(dir, 'shipml.yaml'), 'model: [unclosed\n');
+    const run = await runInit(['--ci', 'none'], dir);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('shipml.yaml: invalid YAML, so init cannot merge into it');
+    expect(await readFile(join(dir, 'shipml.yaml'), 'utf8')).toBe('model: [unclosed\n');
   });
 });

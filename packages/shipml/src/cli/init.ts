@@ -5,12 +5,19 @@ import { deployTargets } from '../deploy/registry.js';
 import {
   ciSystems,
   DEFAULT_TARGET,
+  describeChange,
   initProject,
+  PUBLIC_NODE_BASE,
   remoteStoreForms,
   type CiSystemId,
 } from '../init/index.js';
 import type { CliContext, CommandRunner } from './context.js';
-import { commonOptions, type CommonFlags } from './options.js';
+import {
+  commonOptions,
+  targetOverrideOptions,
+  targetOverrides,
+  type CommonFlags,
+} from './options.js';
 
 interface InitFlags extends CommonFlags {
   model?: string;
@@ -45,14 +52,19 @@ export function initCommand(run: CommandRunner): Command {
       '--builder <kind>',
       `${imageBuilders.choices}, when both package.json and Dockerfile exist (default: dockerfile)`,
     )
-    .option('--base <image>', 'base image of the Node.js builder (default: node:22-bookworm-slim)')
+    .option(
+      '--base <image>',
+      `base image of the Node.js builder (default: the local one scripts/base-images.sh built, else ${PUBLIC_NODE_BASE})`,
+    )
     .option(
       '--ci <list>',
       `CI definitions to write: ${ciSystems.ids.join(',')} or none`,
       ciSystems.ids.join(','),
     )
     .option('--branch <name>', 'releases come from this branch (default: the repository default)')
-    .option('--force', 'overwrite existing files');
+    .option('--force', 'overwrite existing CI files; change values an existing shipml.yaml sets');
+  // The deploy targets' own flags (--port for docker, ...) go into deploy.<target>.
+  targetOverrideOptions(cmd);
   return commonOptions(cmd).action(async (dir: string, flags: InitFlags) => {
     await run((ctx) => init(ctx, dir, flags), {
       json: Boolean(flags.json),
@@ -62,6 +74,8 @@ export function initCommand(run: CommandRunner): Command {
 }
 
 async function init(ctx: CliContext, dir: string, flags: InitFlags): Promise<void> {
+  const target =
+    flags.target === undefined ? undefined : deployTargets.get(flags.target, '--target').id;
   const result = await initProject({
     dir,
     cwd: ctx.cwd,
@@ -69,7 +83,12 @@ async function init(ctx: CliContext, dir: string, flags: InitFlags): Promise<voi
     store: flags.store,
     image: flags.image,
     // An unknown id is a ConfigError naming the valid ones (the registries' own message).
-    target: flags.target === undefined ? undefined : deployTargets.get(flags.target, '--target').id,
+    target,
+    targetOptions: targetOverrides(target ?? DEFAULT_TARGET, { ...flags }) as Record<
+      string,
+      string | number
+    >,
+    env: ctx.env,
     builder:
       flags.builder === undefined ? undefined : imageBuilders.get(flags.builder, '--builder').id,
     base: flags.base,
@@ -83,7 +102,12 @@ async function init(ctx: CliContext, dir: string, flags: InitFlags): Promise<voi
   const { project } = result;
   const kind = project.kind === 'node' ? 'a Node.js app' : 'an app with a Dockerfile';
   out.line(`${kind} in ${project.dir}: model ${project.model}, app ${project.app}`);
-  for (const file of result.files) out.line(`  ${file.action} ${file.display}`);
+  for (const file of result.files) {
+    out.line(`  ${file.action} ${file.display}`);
+    if (file.what === 'config')
+      for (const change of result.changes)
+        if (change.action !== 'kept') out.line(`    ${describeChange(change)}`);
+  }
   for (const note of result.notes) out.note(`note: ${note}`);
   out.line('');
   out.line('next steps:');

@@ -1,5 +1,6 @@
 import { modelStores } from '../model-store/registry.js';
 import type { DetectedProject } from './detect.js';
+import type { AppRoutes } from './routes.js';
 import type { DeployTargetId } from './types.js';
 import { comment, flow, flowMap, q } from './yaml-text.js';
 
@@ -16,6 +17,21 @@ export interface ConfigInputs {
   port: number;
   /** Base image of the native Node.js builder. */
   base: string;
+  /** Where base came from: `local` is an OCI layout on this machine. */
+  baseFrom: 'option' | 'local' | 'public';
+  /** The health and version paths found in the app's sources. */
+  routes: AppRoutes;
+  /** `deploy.<target>` options from the target's own flags (e.g. --port for docker). */
+  targetOptions: Record<string, string | number>;
+}
+
+/**
+ * The environment a Node.js app gets in the image: listen on every interface (a server
+ * that binds 127.0.0.1, a common default, cannot be reached from outside its container) on
+ * the port the image exposes.
+ */
+export function nodeEnv(port: number): Record<string, string> {
+  return { NODE_ENV: 'production', HOST: '0.0.0.0', PORT: String(port) };
 }
 
 /**
@@ -42,13 +58,17 @@ export function renderConfig(input: ConfigInputs): string {
     ...buildSection(input),
   ];
   if (input.image) {
-    lines.push('image:', `  repository: ${q(input.image)} # pushed as latest and the short commit`);
+    lines.push(
+      'image:',
+      `  repository: ${q(input.image)} # pushed as latest and <commit>-<model>-<version>`,
+    );
   } else {
     lines.push(
       '# image:',
       '#   repository: REGISTRY/REPOSITORY # e.g. myacr.azurecr.io/' + input.app,
     );
   }
+  const { routes } = input;
   lines.push(
     '# registry: credentials from SHIPML_REGISTRY_USERNAME and SHIPML_REGISTRY_PASSWORD',
     ...testSections(project),
@@ -57,23 +77,37 @@ export function renderConfig(input: ConfigInputs): string {
     `  app: ${q(input.app)}`,
     '  replicas: 2',
     `  port: ${input.port} # the app listens here (replicas also get PORT)`,
-    '  # Must answer 200 once the model is loaded, and not before: change it to a path your app serves.',
-    '  readinessPath: /readyz',
-    '  livenessPath: /healthz',
+    routes.found.readiness
+      ? '  # Answers 200 once the model is loaded, and not before (found in the sources).'
+      : '  # Must answer 200 once the model is loaded, and not before: no such route was found in the\n  # sources, change it to a path your app serves.',
+    `  readinessPath: ${q(routes.readinessPath)}`,
+    `  livenessPath: ${q(routes.livenessPath)}`,
   );
+  const options = Object.entries(input.targetOptions);
   if (input.target === 'kubernetes')
     lines.push(
       '  kubernetes:',
-      '    namespace: default',
+      ...options.map(([k, v]) => `    ${k}: ${q(v)}`),
+      ...(input.targetOptions.namespace === undefined ? ['    namespace: default'] : []),
       '    service: { type: LoadBalancer, port: 80 }',
     );
+  else if (options.length)
+    lines.push(`  ${input.target}:`, ...options.map(([k, v]) => `    ${k}: ${q(v)}`));
   lines.push(
     'verify:',
     '  # After each deploy, GET versionPath must report the commit and the model digest the image',
-    '  # was built from (the app has them as APP_COMMIT and MODEL_DIGEST). null skips the check:',
-    '  # set it (e.g. /version) once the app serves them.',
-    '  versionPath: null',
   );
+  if (routes.versionPath)
+    lines.push(
+      '  # was built from (the app has them as APP_COMMIT and MODEL_DIGEST).',
+      `  versionPath: ${q(routes.versionPath)} # found in the sources`,
+    );
+  else
+    lines.push(
+      '  # was built from (the app has them as APP_COMMIT and MODEL_DIGEST). No /version route was',
+      '  # found in the sources, so null skips the check: set it once the app serves one.',
+      '  versionPath: null',
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -88,7 +122,7 @@ function buildSection(input: ConfigInputs): string[] {
   const before = ['npm ci', ...(project.scripts.build ? ['npm run build'] : [])].join(' && ');
   const lines = [
     `  kind: node # the native builder, no Docker daemon (after \`${before}\`)`,
-    `  base: ${q(input.base)} # any registry, or oci:DIR`,
+    `  base: ${q(input.base)} # ${baseComment(input.baseFrom)}`,
   ];
   if (project.include)
     lines.push(`  include: ${flow(project.include)} # the build's output, not the sources`);
@@ -96,11 +130,17 @@ function buildSection(input: ConfigInputs): string[] {
     project.cmd
       ? `  cmd: ${flow(project.cmd.argv)} # from package.json ${project.cmd.from}`
       : '  # cmd: [node, server.js] # package.json has no start script, main or bin to take it from',
-    `  env: ${flowMap({ NODE_ENV: 'production' })}`,
+    `  env: ${flowMap(nodeEnv(input.port))} # listen on every interface of the container`,
     `  ports: ${flow([input.port])}`,
     `  user: ${q('1000:1000')} # not root`,
   );
   return lines;
+}
+
+function baseComment(from: ConfigInputs['baseFrom']): string {
+  if (from === 'local') return 'the local base image (scripts/base-images.sh): this machine only';
+  if (from === 'public') return "Docker's official image on ECR Public; any registry, or oci:DIR";
+  return 'any registry, or oci:DIR';
 }
 
 /**

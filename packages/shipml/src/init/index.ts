@@ -11,19 +11,34 @@ import { validateName } from '../model-store/names.js';
 import { parseReference } from '../oci/remote/reference.js';
 import { ciSpec, secretNames } from './ci.js';
 import { nextSteps, notes } from './advice.js';
+import { chooseNodeBase, PUBLIC_NODE_BASE } from './base-image.js';
 import { remoteStoreForms, renderConfig } from './config-file.js';
 import { detectProject, type DetectedProject } from './detect.js';
+import {
+  checkMerged,
+  describeChange,
+  existingValue,
+  mergeConfig,
+  readExisting,
+  type ConfigChange,
+} from './merge.js';
+import { appRoutes } from './routes.js';
 import { ciSystems } from './registry.js';
 import type { CiSystemId, DeployTargetId, ImageBuilderId } from './types.js';
 import { writeAll, type PlannedFile, type WrittenFile } from './write.js';
 
 export { ciSystems } from './registry.js';
 export { remoteStoreForms } from './config-file.js';
+export { describeChange, type ConfigChange } from './merge.js';
+export { PUBLIC_NODE_BASE, baseImageCache } from './base-image.js';
 export type { CiSpec, CiSystem, CiSystemId, DeployTargetId, ImageBuilderId } from './types.js';
 export type { DetectedProject } from './detect.js';
 
-/** The base image of the native Node.js builder when --base is not given. */
-export const DEFAULT_NODE_BASE = 'node:22-bookworm-slim';
+/**
+ * The base image of the native Node.js builder when --base is not given and no local one
+ * exists (see base-image.ts: the local one from scripts/base-images.sh comes first).
+ */
+export const DEFAULT_NODE_BASE = PUBLIC_NODE_BASE;
 const DEFAULT_PORT = 8080;
 /** Where releases go without --target: the deploy-target registry's first (its default). */
 export const DEFAULT_TARGET: DeployTargetId = deployTargets.ids[0];
@@ -46,6 +61,10 @@ export interface InitOptions {
   /** The branch releases come from (default: origin's default branch, else the current one, else main). */
   branch?: string | undefined;
   force: boolean;
+  /** `deploy.<target>` options from the target's own flags (`--port` → deploy.docker.port). */
+  targetOptions?: Record<string, string | number> | undefined;
+  /** Where the local base images are looked for (SHIPML_CI_CACHE, HOME); default process.env. */
+  env?: NodeJS.ProcessEnv | undefined;
   /** The shipml version CI should run when the app has no shipml of its own (default: this one). */
   version?: string | undefined;
 }
@@ -60,6 +79,10 @@ export interface InitResult {
     cmd: string[] | null;
   };
   files: Array<WrittenFile & { what: 'config' | CiSystemId }>;
+  /** What merging into an existing shipml.yaml added, changed or kept (empty for a new file). */
+  changes: ConfigChange[];
+  /** The base image written to build.base (null for a Dockerfile build), and why. */
+  base: { image: string; from: 'option' | 'local' | 'public' } | null;
   /** Secret names the CI definitions read (GitHub secrets; Azure secret variables). */
   secrets: string[];
   notes: string[];
@@ -81,8 +104,13 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
     throw new ConfigError(`${dir} is not a directory`);
 
   const project = await detectProject(dir, options.builder);
-  const model = options.model ?? modelNameFrom(project.dirName);
-  const app = appName({ model: { name: model, channel: 'latest' } }, undefined, dir);
+  const configFile = join(dir, 'shipml.yaml');
+  const existing = await readExisting(configFile);
+  // An existing shipml.yaml names the model and the app already: the CI files use its names.
+  const mine = (...path: string[]) => (existing ? existingValue(existing, path) : undefined);
+  const model = options.model ?? mine('model', 'name') ?? modelNameFrom(project.dirName);
+  const app =
+    mine('deploy', 'app') ?? appName({ model: { name: model, channel: 'latest' } }, undefined, dir);
   const root = (await repositoryRoot(dir)) ?? dir;
   const workdir = relative(root, dir).split(sep).join('/');
   const branch = options.branch ?? (await defaultBranch(root)) ?? 'main';
@@ -91,23 +119,32 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
 
   const display = (path: string) => relative(options.cwd, path) || path;
   const planned: Array<PlannedFile & { what: 'config' | CiSystemId }> = [];
-  const add = (what: 'config' | CiSystemId, path: string, content: string) =>
-    planned.push({ what, path, display: display(path), content });
+  const add = (what: 'config' | CiSystemId, path: string, content: string, mergedFrom?: string) =>
+    planned.push({ what, path, display: display(path), content, mergedFrom });
 
-  add(
-    'config',
-    join(dir, 'shipml.yaml'),
-    renderConfig({
-      project,
-      model,
-      store: options.store,
-      image: options.image,
-      target,
-      app,
-      port,
-      base: options.base ?? DEFAULT_NODE_BASE,
-    }),
-  );
+  const env = options.env ?? process.env;
+  const base = await chooseNodeBase(options.base, env);
+  const generated = renderConfig({
+    project,
+    model,
+    store: options.store,
+    image: options.image,
+    target,
+    app,
+    port,
+    base: base.base,
+    baseFrom: base.from,
+    routes: await appRoutes(dir),
+    targetOptions: options.targetOptions ?? {},
+  });
+  let changes: ConfigChange[] = [];
+  if (existing === undefined) add('config', configFile, generated);
+  else {
+    const merged = mergeConfig(existing, generated, display(configFile), options.force);
+    changes = merged.changes;
+    checkMerged(merged.text, configFile, display(configFile), env);
+    add('config', configFile, merged.text, existing);
+  }
   const spec = ciSpec({ project, app, workdir, branch, store: options.store, target, version });
   // In the registry's order, whatever the order of --ci, each once.
   const chosen = new Set<string>(options.ci);
@@ -116,6 +153,10 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
 
   const written = await writeAll(planned, options.force);
   const secrets = ci.length ? secretNames(spec) : [];
+  const have = {
+    store: Boolean(options.store ?? mine('model', 'store')),
+    image: Boolean(options.image ?? mine('image', 'repository')),
+  };
   return {
     project: {
       dir,
@@ -126,9 +167,22 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
       cmd: project.kind === 'node' ? (project.cmd?.argv ?? null) : null,
     },
     files: written.map((w, i) => ({ ...w, what: planned[i]!.what })),
+    changes,
+    base: project.kind === 'node' ? { image: base.base, from: base.from } : null,
     secrets,
-    notes: notes(project, options, spec),
-    nextSteps: nextSteps({ project, options, ci, spec, version }),
+    notes: notes(project, options, spec, {
+      // Said only when it is what the file now holds (not when the user's own base was kept).
+      base:
+        project.kind === 'node' &&
+        !changes.some((c) => c.action === 'kept' && ['build', 'build.base'].includes(c.path))
+          ? base
+          : undefined,
+      kept: changes.filter((c) => c.action === 'kept').map(describeChange),
+      hasStore: have.store,
+      hasImage: have.image,
+      hasProxyImage: Boolean(mine('deploy', 'docker', 'proxyImage')),
+    }),
+    nextSteps: nextSteps({ project, options, ci, spec, version, have }),
   };
 }
 
@@ -173,7 +227,7 @@ function checkImage(image: string): void {
   if (ref.digest || last.includes(':'))
     throw new ConfigError(
       `--image ${image}: expected a repository (registry/repository, e.g. myacr.azurecr.io/digits) without tag or digest`,
-      { hint: 'tags come from image.tags, else latest and the short commit' },
+      { hint: 'tags come from image.tags, else latest and <commit>-<model>-<version>' },
     );
 }
 

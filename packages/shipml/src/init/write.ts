@@ -1,5 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  link,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConflictError, LocalStorageError, systemCode } from '../core/errors.js';
 
@@ -9,12 +20,18 @@ export interface PlannedFile {
   /** How to name it to the user (relative to where they ran the command). */
   display: string;
   content: string;
+  /**
+   * The file's content as read when `content` was merged from it: the file is replaced even
+   * without force (it is the user's own file, updated), unless it changed meanwhile.
+   */
+  mergedFrom?: string | undefined;
 }
 
 export interface WrittenFile {
   path: string;
   display: string;
-  action: 'created' | 'overwritten';
+  /** merged: keys added to (or changed in) the user's file; unchanged: nothing to add. */
+  action: 'created' | 'overwritten' | 'merged' | 'unchanged';
 }
 
 /**
@@ -23,12 +40,22 @@ export interface WrittenFile {
  * file and a failed write (a full disk) leaves nothing behind. Without `force` existing files
  * are refused before anything is written, and each file goes into place with link(2), which
  * fails rather than replace a file that appeared meanwhile; then the ones already placed are
- * taken back.
+ * taken back. A file with `mergedFrom` (the user's shipml.yaml, merged into) replaces the
+ * file even without force, if it still holds what was read; unchanged content is not written.
  */
 export async function writeAll(files: PlannedFile[], force: boolean): Promise<WrittenFile[]> {
   const existing: PlannedFile[] = [];
-  for (const file of files) if (await exists(file.path)) existing.push(file);
+  for (const file of files)
+    if (file.mergedFrom === undefined && (await exists(file.path))) existing.push(file);
   if (existing.length > 0 && !force) throw refusal(existing);
+  for (const file of files)
+    if (
+      file.mergedFrom !== undefined &&
+      (await readFile(file.path, 'utf8').catch(() => undefined)) !== file.mergedFrom
+    )
+      throw new ConflictError(`${file.display} changed while init read it: nothing was written`, {
+        hint: 'run shipml init again',
+      });
 
   const createdDirs: string[] = [];
   const temps: string[] = [];
@@ -45,8 +72,23 @@ export async function writeAll(files: PlannedFile[], force: boolean): Promise<Wr
     }
     const written: WrittenFile[] = [];
     const placed: string[] = [];
+    const merged: PlannedFile[] = [];
     for (const [i, file] of files.entries()) {
       const temp = temps[i]!;
+      if (file.mergedFrom !== undefined) {
+        const same = file.mergedFrom === file.content;
+        if (same) await unlink(temp);
+        else {
+          await rename(temp, file.path);
+          merged.push(file);
+        }
+        written.push({
+          path: file.path,
+          display: file.display,
+          action: same ? 'unchanged' : 'merged',
+        });
+        continue;
+      }
       const action = existing.includes(file) ? 'overwritten' : 'created';
       if (force) {
         await rename(temp, file.path);
@@ -56,6 +98,7 @@ export async function writeAll(files: PlannedFile[], force: boolean): Promise<Wr
         } catch (err) {
           if (systemCode(err) !== 'EEXIST') throw err;
           for (const path of placed) await unlink(path).catch(() => undefined);
+          for (const m of merged) await writeFile(m.path, m.mergedFrom!).catch(() => undefined);
           throw refusal([file]);
         }
         placed.push(file.path);
