@@ -126,12 +126,21 @@ interface Selected {
   target: DeployTarget;
 }
 
-async function select(ctx: CliContext, flags: TargetFlags, image?: string): Promise<Selected> {
+/**
+ * The target the flags and shipml.yaml select, opened. `fallback` picks the target when no
+ * --target is given, from the configured one (render: the configured one only if it can).
+ */
+async function select(
+  ctx: CliContext,
+  flags: TargetFlags,
+  image?: string,
+  fallback: (configured: DeployTargetId) => DeployTargetId = (configured) => configured,
+): Promise<Selected> {
   const loaded = await loadCliConfig(ctx, flags);
   const deploy = deployConfig(loaded.config);
   const app = flags.app ?? appName(loaded.config, loaded.file, ctx.cwd);
   const registry = image ? parseReference(image).registry : undefined;
-  const kind = flags.target ?? deploy.target;
+  const kind = flags.target ?? fallback(deploy.target);
   const target = await openTarget(
     {
       kind,
@@ -242,9 +251,9 @@ async function renderAction(
   // Rendering is for targets that apply manifests: without --target, the configured target
   // if it can, else the first that can (a docker-configured app renders for Kubernetes).
   const able = renderingTargets();
-  const configured = deployConfig((await loadCliConfig(ctx, flags)).config).target;
-  const kind = flags.target ?? (able.includes(configured) ? configured : able[0]);
-  const { loaded, deploy, app, target } = await select(ctx, { ...flags, target: kind }, image);
+  const { loaded, deploy, app, target } = await select(ctx, flags, image, (configured) =>
+    able.includes(configured) ? configured : (able[0] ?? configured),
+  );
   if (!canRender(target)) {
     throw new ConfigError(`the ${target.kind} target cannot render manifests`, {
       hint: `render with --target ${able.join(' or --target ')}`,
