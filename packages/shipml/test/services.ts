@@ -3,6 +3,7 @@
  * addresses). A missing variable fails loudly: these tests never skip silently.
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { withoutNodeVersionWarning } from '../src/model-store/s3/quiet-client.js';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { randomBytes } from 'node:crypto';
 
@@ -36,12 +37,15 @@ export const s3Server = {
   },
   async createBucket(): Promise<string> {
     const bucket = `shipml-${randomBytes(6).toString('hex')}`;
-    const client = new S3Client({
-      endpoint: this.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: this.accessKey, secretAccessKey: this.secretKey },
-    });
+    const client = withoutNodeVersionWarning(
+      () =>
+        new S3Client({
+          endpoint: this.endpoint,
+          region: 'us-east-1',
+          forcePathStyle: true,
+          credentials: { accessKeyId: this.accessKey, secretAccessKey: this.secretKey },
+        }),
+    );
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     client.destroy();
     return bucket;
