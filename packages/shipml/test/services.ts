@@ -35,8 +35,8 @@ export const s3Server = {
       AWS_REGION: 'us-east-1',
     };
   },
-  async createBucket(): Promise<string> {
-    const bucket = `shipml-${randomBytes(6).toString('hex')}`;
+  async createBucket(name?: string): Promise<string> {
+    const bucket = name ?? `shipml-${randomBytes(6).toString('hex')}`;
     const client = withoutNodeVersionWarning(
       () =>
         new S3Client({
