@@ -210,21 +210,27 @@ describe('life cycle', () => {
     });
     try {
       await waitFor(`${srv.url}/readyz`, 200);
-      const body = JSON.stringify({
-        inputs: Array.from({ length: 32 }, (_, i) => Array.from(sample(test, i))),
-      });
-      const statuses = await Promise.all(
-        Array.from({ length: 100 }, () =>
-          fetch(`${srv.url}/predict`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body,
-          }).then(async (r) => {
-            const j = (await r.json()) as { error?: { code: string } };
-            return r.status === 503 ? `503 ${j.error?.code}` : String(r.status);
+      const predict = (inputs: number) =>
+        fetch(`${srv.url}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            inputs: Array.from({ length: inputs }, (_, i) => Array.from(sample(test, i))),
           }),
-        ),
-      );
+          signal: AbortSignal.timeout(30_000),
+        }).then(async (r) => {
+          const j = (await r.json()) as { error?: { code: string } };
+          return r.status === 503 ? `503 ${j.error?.code}` : String(r.status);
+        });
+      // Whether a request finds the queue full depends on how the kernel and the event loop
+      // interleave the bodies: each burst opens with one large request that keeps the model busy
+      // while the others arrive, and a busy machine gets a few bursts (bounded) to show it.
+      const statuses: string[] = [];
+      for (let burst = 0; burst < 5 && !statuses.includes('503 overloaded'); burst++) {
+        statuses.push(
+          ...(await Promise.all([predict(256), ...Array.from({ length: 100 }, () => predict(32))])),
+        );
+      }
       expect(statuses).toContain('200');
       expect(statuses).toContain('503 overloaded');
       expect(statuses.every((s) => s === '200' || s === '503 overloaded')).toBe(true);
