@@ -1,10 +1,11 @@
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { RegistryAccess } from '../oci/locations.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ConfigError } from '../core/errors.js';
 import type { Redactor } from '../core/redact.js';
 import { BlobCache, defaultCacheDir } from '../model-store/cache.js';
-import { defaultStoreUrl, openModelStore, type StoreSpec } from '../model-store/registry.js';
+import { openModelStore } from '../model-store/registry.js';
+import { registryAccessOf, storeSpecOf } from '../pipeline/assemble.js';
 import { ModelRepository } from '../model-store/repository.js';
 import { cliProgress } from './progress.js';
 import type { Output } from './output.js';
@@ -52,22 +53,10 @@ export async function openRepository(
   flags: StoreFlags,
 ): Promise<{ repo: ModelRepository; loaded: LoadedConfig }> {
   const loaded = await loadCliConfig(ctx, flags);
-  const configured = loaded.config.model?.store;
-  let spec: StoreSpec;
-  let where: string;
-  if (flags.store) {
-    spec = { url: flags.store };
-    where = '--store';
-  } else if (ctx.env.SHIPML_MODEL_STORE) {
-    spec = { url: ctx.env.SHIPML_MODEL_STORE };
-    where = 'SHIPML_MODEL_STORE';
-  } else if (configured !== undefined) {
-    spec = typeof configured === 'string' ? { url: configured } : configured;
-    where = `${loaded.file}: model.store`;
-  } else {
-    spec = { url: defaultStoreUrl(ctx.env) };
-    where = 'default store';
-  }
+  const { spec, where } = storeSpecOf(
+    { ...loaded, configFile: loaded.file, env: ctx.env },
+    flags.store,
+  );
   const store = await openModelStore(spec, ctx.env, where);
   const cacheDir = flags.cacheDir ?? loaded.config.cache?.dir ?? defaultCacheDir(ctx.env);
   const repo = new ModelRepository({
@@ -84,21 +73,16 @@ export function registryAccess(
   loaded: LoadedConfig,
   flags: { registryCa?: string; insecure?: boolean },
 ): RegistryAccess {
-  const registry = loaded.config.registry;
-  const base = loaded.file ? dirname(loaded.file) : ctx.cwd;
-  ctx.redactor.add(registry?.password);
-  const ca = flags.registryCa ?? (registry?.ca ? resolve(base, registry.ca) : undefined);
-  return {
-    env: ctx.env,
-    caFile: ca ? resolve(ctx.cwd, ca) : undefined,
-    insecure: flags.insecure ?? registry?.insecure ?? false,
-    chunkBytes: registry?.chunkSizeMiB ? registry.chunkSizeMiB * 1024 * 1024 : undefined,
-    credentials:
-      registry?.username || registry?.password
-        ? { username: registry.username, password: registry.password }
-        : undefined,
-    signal: ctx.signal,
-  };
+  ctx.redactor.add(loaded.config.registry?.password);
+  return registryAccessOf(
+    {
+      config: loaded.config,
+      configFile: loaded.file ?? resolve(ctx.cwd, 'shipml.yaml'),
+      env: ctx.env,
+    },
+    ctx.signal,
+    { ...flags, cwd: ctx.cwd },
+  );
 }
 
 /** The model name from an argument or `model.name` in shipml.yaml. */

@@ -1,11 +1,9 @@
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
-import { deployConfig } from '../deploy/spec.js';
 import type { DeployTargetId } from '../deploy/registry.js';
-import { openTarget } from '../deploy/targets.js';
 import { defaultCacheDir } from '../model-store/cache.js';
-import { parseReference } from '../oci/remote/reference.js';
+import { targetOpenerOf } from '../pipeline/assemble.js';
 import {
   RunFailedError,
   releasePipeline,
@@ -126,7 +124,6 @@ function common(
     });
   const configFile = loaded.file;
   const registry = registryAccess(ctx, loaded, flags);
-  const deploy = deployConfig(loaded.config);
   const cacheDir = loaded.config.cache?.dir ?? defaultCacheDir(ctx.env);
   const base: Omit<PipelineOptions, 'onEvent'> = {
     config: loaded.config,
@@ -138,27 +135,14 @@ function common(
     runs: new RunStore(join(dirname(configFile), '.shipml', 'runs'), (text) =>
       ctx.redactor.redact(text),
     ),
-    openTarget: () =>
-      openTarget(
-        {
-          kind: flags.target ?? deploy.target,
-          where: flags.target ? '--target' : `${configFile}: deploy.target`,
-          deploy,
-          registry: image
-            ? parseReference(image).registry
-            : registryOf(loaded.config.image?.repository),
-          registryConfig: loaded.config.registry,
-        },
-        ctx.env,
-      ),
+    openTarget: targetOpenerOf(
+      { config: loaded.config, configFile, env: ctx.env },
+      { target: flags.target, image },
+    ),
     trigger: flags.trigger,
     reason: flags.reason,
   };
   return base;
-}
-
-function registryOf(repository: string | undefined): string | undefined {
-  return repository ? parseReference(repository).registry : undefined;
 }
 
 async function runAction(ctx: CliContext, flags: RunFlags): Promise<void> {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import type { z } from 'zod';
 import { ConfigError, systemCode } from '../core/errors.js';
 import { ConfigSchema, SECRET_KEYS, type ShipmlConfig } from './schema.js';
 
@@ -41,6 +42,22 @@ export async function loadConfig(options: {
 }
 
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv): LoadedConfig {
+  const { value, secrets } = parseYamlConfig(text, file, env, ConfigSchema, SECRET_KEYS);
+  return { config: value, file, secrets };
+}
+
+/**
+ * Parses a YAML config file against `schema` (shipml.yaml, the server's config): `${VAR}`
+ * interpolation, no aliases or tags, errors naming the file and the line or dotted path.
+ * Values under keys in `secretKeys` (anywhere in the file) are returned for the redactor.
+ */
+export function parseYamlConfig<S extends z.ZodType>(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv,
+  schema: S,
+  secretKeys: ReadonlySet<string> | ((path: readonly string[]) => boolean),
+): { value: z.output<S>; secrets: string[] } {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
 
   const syntax = doc.errors[0];
@@ -50,8 +67,12 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv):
     throw new ConfigError(`${where}: invalid YAML: ${syntax.message.split('\n')[0]}`);
   }
   const secrets: string[] = [];
-  const raw: unknown = interpolate(doc.contents, [], { file, env, secrets });
-  const parsed = ConfigSchema.safeParse(raw ?? {});
+  const isSecret =
+    typeof secretKeys === 'function'
+      ? secretKeys
+      : (path: readonly string[]) => secretKeys.has(path.at(-1) ?? '');
+  const raw: unknown = interpolate(doc.contents, [], { file, env, secrets, isSecret });
+  const parsed = schema.safeParse(raw ?? {});
   if (!parsed.success) {
     const issues = parsed.error.issues.map(
       (i) => `${i.path.join('.') || '(root)'}: ${describeIssue(i)}`,
@@ -60,13 +81,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv):
       hint: 'see the configuration reference in README.md',
     });
   }
-  return { config: parsed.data, file, secrets };
+  return { value: parsed.data, secrets };
 }
 
 interface Walk {
   file: string;
   env: NodeJS.ProcessEnv;
   secrets: string[];
+  isSecret: (path: readonly string[]) => boolean;
 }
 
 function interpolate(node: Node | null, path: string[], walk: Walk): unknown {
@@ -84,7 +106,7 @@ function interpolate(node: Node | null, path: string[], walk: Walk): unknown {
   if (isScalar(node)) {
     if (typeof node.value !== 'string') return node.value;
     const value = expand(node.value, path, walk);
-    if (SECRET_KEYS.has(path.at(-1) ?? '')) walk.secrets.push(value);
+    if (walk.isSecret(path)) walk.secrets.push(value);
     return value;
   }
   throw new ConfigError(

@@ -74,6 +74,9 @@ export const ConfigSchema = z
       })
       .strict()
       .optional(),
+    prepare: CommandSchema(
+      'Makes a clean checkout buildable (e.g. `npm ci && npm run build`), run by `sh -c` in the build context before the tests; MODEL_PATH is set.',
+    ).optional(),
     test: CommandSchema(
       "The app's own tests, run by `sh -c` in the build context with MODEL_PATH set to the fetched model.",
     ).optional(),

@@ -1,5 +1,5 @@
 /**
- * The build half of a run: fetch the model, test, evaluate, gate, build, push. Each stage
+ * The build half of a run: fetch the model, prepare, test, evaluate, gate, build, push. Each stage
  * must pass for the next to start, so a failing test or gate never pushes anything.
  */
 
@@ -42,7 +42,6 @@ export async function buildStages(
       return `${manifest.name}@${manifest.version} (${manifest.files.length} files, ${mib.toFixed(1)} MiB), every file's sha256 verified`;
     });
   } else run.skip('fetch-model', 'no model.name in shipml.yaml');
-  if (!reached(options.until, 'test')) return undefined;
 
   const childEnv = (extra: Record<string, string>, model = modelDir): NodeJS.ProcessEnv => ({
     ...options.env,
@@ -50,31 +49,38 @@ export async function buildStages(
     CI: 'true',
     ...(model ? { MODEL_PATH: model } : {}),
   });
-  if (config.test) {
-    const test = config.test;
-    await run.stage('test', async () => {
+  // prepare (npm ci, a build step) and test: the project's own commands, each with its log.
+  for (const name of ['prepare', 'test'] as const) {
+    const spec = config[name];
+    if (!reached(options.until, name)) return undefined;
+    if (!spec) {
+      run.skip(name, `no ${name}.command in shipml.yaml`);
+      continue;
+    }
+    await run.stage(name, async () => {
       await mkdir(runDir, { recursive: true });
-      const result = await runCommand(test.command, {
+      const logFile = join(runDir, `${name}.log`);
+      const result = await runCommand(spec.command, {
         cwd: appDir,
-        env: childEnv(test.env),
-        timeoutSeconds: test.timeoutSeconds,
+        env: childEnv(spec.env),
+        timeoutSeconds: spec.timeoutSeconds,
         signal,
-        onLine: (line) => run.log('test', line),
-        logFile: join(runDir, 'test.log'),
+        onLine: (line) => run.log(name, line),
+        logFile,
         redact: options.runs.redact,
       });
-      if (result.cancelled) throw new CancelledError('the run was cancelled during the tests');
+      if (result.cancelled) throw new CancelledError(`the run was cancelled during ${name}`);
       if (result.timedOut)
         throw new StageFailure(
-          `\`${test.command}\` did not finish within ${test.timeoutSeconds} s`,
+          `\`${spec.command}\` did not finish within ${spec.timeoutSeconds} s`,
         );
       if (result.code !== 0)
         throw new StageFailure(
-          `\`${test.command}\` failed (exit ${result.code ?? result.signal}): ${lastMeaningful(result.tail)}`,
+          `\`${spec.command}\` failed (exit ${result.code ?? result.signal}): ${lastMeaningful(result.tail)}`,
         );
-      return `\`${test.command}\` passed (log: ${join(runDir, 'test.log')})`;
+      return `\`${spec.command}\` passed (log: ${logFile})`;
     });
-  } else run.skip('test', 'no test.command in shipml.yaml');
+  }
 
   if (!reached(options.until, 'evaluate')) return undefined;
   const evaluate = async (model: string | undefined, stage: StageName): Promise<Metrics> => {

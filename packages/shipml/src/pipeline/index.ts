@@ -9,6 +9,6 @@ export {
   type BuildRunOptions,
   type PipelineOptions,
 } from './run.js';
-export { RunStore } from './runs.js';
+export { RunStore, inputsKey, type RunHistory } from './runs.js';
 export { evaluateGate, parseMetrics, type GateVerdict, type Metrics } from './gate.js';
 export * from './types.js';

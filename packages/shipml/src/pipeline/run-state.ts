@@ -10,7 +10,7 @@ import { appName } from '../deploy/spec.js';
 import { RolloutError, type DeployTarget } from '../deploy/types.js';
 import type { ModelRepository } from '../model-store/repository.js';
 import type { RegistryAccess } from '../oci/locations.js';
-import { RunStore } from './runs.js';
+import { RunStore, type RunHistory } from './runs.js';
 import {
   STAGES,
   type RunEvent,
@@ -29,7 +29,9 @@ export interface PipelineOptions {
   /** Registry access (credentials, CA) for pushing and reading images. */
   registry: RegistryAccess;
   cacheDir: string;
-  runs: RunStore;
+  runs: RunHistory;
+  /** The run's id (the server's queue record); default a new one. */
+  runId?: string | undefined;
   /** Opens the deploy target (lazily: a build-only run without a champion rule never needs it). */
   openTarget: () => Promise<DeployTarget>;
   trigger: Trigger;
@@ -60,7 +62,7 @@ export class Run {
     kind: RunReport['kind'],
   ) {
     this.report = {
-      id: RunStore.newId(),
+      id: options.runId ?? RunStore.newId(),
       kind,
       trigger: options.trigger,
       reason: options.reason,

@@ -1,5 +1,5 @@
 /**
- * The pipeline: resolve inputs → fetch model (verified) → test → evaluate → gate → build →
+ * The pipeline: resolve inputs → fetch model (verified) → prepare → test → evaluate → gate → build →
  * push → deploy → verify → record. `runPipeline` is the build pipeline (and, without
  * `until`, the release too); `releasePipeline` deploys an image already built.
  *
@@ -55,7 +55,15 @@ export async function runPipeline(options: BuildRunOptions): Promise<RunReport> 
       run.report.layers = previous.layers;
       run.report.metrics = previous.metrics;
       const why = `inputs equal run ${previous.id}'s: reusing ${previous.image.reference}`;
-      for (const stage of ['fetch-model', 'test', 'evaluate', 'gate', 'build', 'push'] as const)
+      for (const stage of [
+        'fetch-model',
+        'prepare',
+        'test',
+        'evaluate',
+        'gate',
+        'build',
+        'push',
+      ] as const)
         run.skip(stage, why);
     } else {
       built = await buildStages(run, options, appDir, manifest);

@@ -21,7 +21,23 @@ export interface IgnoredReport {
   reason: string;
 }
 
-export class RunStore {
+/**
+ * Where a pipeline keeps its history: the skip rule's lookups, the report at the end, and a
+ * directory for a run's command logs. RunStore (files beside shipml.yaml) is the CLI's;
+ * `shipml server` keeps the same reports in its database.
+ */
+export interface RunHistory {
+  /** A run's command logs go to `<dir>/<run id>/` (prepare.log, test.log). */
+  readonly dir: string;
+  /** Masks secrets in what is written. */
+  readonly redact: (text: string) => string;
+  /** Writes the report; returns where it went (shown as the record stage's detail). */
+  save(report: RunReport): Promise<string>;
+  /** The newest successful run that built (or reused) an image from exactly these inputs. */
+  lastSuccessWith(inputs: RunInputs): Promise<RunReport | undefined>;
+}
+
+export class RunStore implements RunHistory {
   /** `redact` masks secrets (the CLI passes its redactor): reports are read by people and tools. */
   constructor(
     readonly dir: string,

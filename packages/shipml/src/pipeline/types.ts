@@ -7,6 +7,7 @@ import type { Revision } from '../deploy/types.js';
 export const STAGES = [
   'resolve',
   'fetch-model',
+  'prepare',
   'test',
   'evaluate',
   'gate',
