@@ -1,0 +1,68 @@
+/**
+ * What differs between SQLite and PostgreSQL, and nothing else: row locking for the claim,
+ * per-key transaction locks, and which driver errors are worth retrying. The store itself
+ * (queue.ts, history.ts) is one code path over Kysely.
+ */
+import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
+import { ExternalServiceError, ShipmlError } from '../../core/errors.js';
+import type { Database } from './tables.js';
+
+export type DialectKind = 'sqlite' | 'postgres';
+
+export interface StoreDialect {
+  readonly kind: DialectKind;
+  /** Where errors say the store is: a file path, or host:port/database (never a password). */
+  readonly where: string;
+  /** The driver's error, classified: retryable when the database was unreachable or busy. */
+  classify(err: unknown): { retryable: boolean; code: string | undefined };
+}
+
+/**
+ * Locks the selected rows against other claimers and skips rows they hold (PostgreSQL's
+ * FOR UPDATE SKIP LOCKED). SQLite needs nothing: write transactions are IMMEDIATE there, so
+ * the transaction already holds the database's one write lock.
+ */
+export function lockRows<QB extends SelectQueryBuilder<Database, keyof Database, object>>(
+  qb: QB,
+  dialect: StoreDialect,
+): QB {
+  return dialect.kind === 'postgres' ? (qb.forUpdate().skipLocked() as QB) : qb;
+}
+
+/** The first key of our two-key advisory locks: ShipML's namespace ('SHML'), apart from Kysely's. */
+const LOCK_NAMESPACE = 0x53484d4c;
+
+/**
+ * Takes a lock on `key` held until the transaction ends (PostgreSQL advisory lock): `wait`
+ * blocks until it is free, otherwise false when another transaction holds it. On SQLite the
+ * IMMEDIATE transaction holds the whole database: always true.
+ */
+export async function lockKey(
+  trx: Transaction<Database>,
+  dialect: StoreDialect,
+  key: string,
+  wait: boolean,
+): Promise<boolean> {
+  if (dialect.kind === 'sqlite') return true;
+  if (wait) {
+    await sql`select pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext(${key}))`.execute(trx);
+    return true;
+  }
+  const { rows } = await sql<{
+    ok: boolean;
+  }>`select pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext(${key})) as ok`.execute(trx);
+  return rows[0]?.ok === true;
+}
+
+/** Wraps a driver error: one line naming the store, retryable when trying again may help. */
+export function storeError(err: unknown, dialect: StoreDialect, what: string): ShipmlError {
+  if (err instanceof ShipmlError) return err;
+  const { retryable, code } = dialect.classify(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return new ExternalServiceError(`service store ${dialect.where}: ${what}: ${message}`, {
+    retryable,
+    ...(code ? { serviceCode: code } : {}),
+    cause: err,
+    ...(retryable ? { hint: 'the database is unreachable or busy: ShipML retries' } : {}),
+  });
+}

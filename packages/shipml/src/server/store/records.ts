@@ -1,0 +1,152 @@
+/**
+ * Webhook deliveries, schedule fires, trigger state and API tokens. Where two processes may
+ * race (a replayed delivery, a schedule fire), a unique constraint decides, never a read
+ * before the write.
+ */
+import { sql } from 'kysely';
+import type { StoreContext } from './queue.js';
+import { deliveryFromRow, tokenFromRow } from './rows.js';
+import type { DeliveryRecord, TokenRecord } from './types.js';
+
+export async function recordDelivery(
+  { db }: StoreContext,
+  d: DeliveryRecord,
+): Promise<'new' | 'duplicate'> {
+  const row = {
+    source: d.source,
+    delivery_id: d.id ?? null,
+    app: d.app,
+    result: d.result,
+    detail: d.detail,
+    at: d.at,
+  };
+  if (d.result !== 'accepted' || d.id === undefined) {
+    await db.insertInto('deliveries').values(row).execute();
+    return 'new';
+  }
+  // The partial unique index decides: of two racing replays exactly one insert lands.
+  const inserted = await db
+    .insertInto('deliveries')
+    .values(row)
+    .onConflict((oc) =>
+      // A literal, not a parameter: SQLite matches the partial index by its WHERE's text.
+      oc
+        .columns(['source', 'app', 'delivery_id'])
+        .where('result', '=', sql.lit('accepted'))
+        .doNothing(),
+    )
+    .returning('position')
+    .executeTakeFirst();
+  if (inserted) return 'new';
+  await db
+    .insertInto('deliveries')
+    .values({ ...row, result: 'duplicate', detail: 'replayed delivery: already accepted' })
+    .execute();
+  return 'duplicate';
+}
+
+export async function listDeliveries(
+  { db }: StoreContext,
+  options: { app?: string; limit?: number },
+): Promise<DeliveryRecord[]> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .$if(options.app !== undefined, (q) => q.where('app', '=', options.app!))
+    .orderBy('position', 'desc')
+    .limit(Math.min(Math.max(Math.trunc(options.limit ?? 100), 1), 1000))
+    .execute();
+  return rows.map(deliveryFromRow);
+}
+
+export async function claimFire(
+  { db }: StoreContext,
+  app: string,
+  schedule: string,
+  fireAt: string,
+): Promise<boolean> {
+  const row = await db
+    .insertInto('fires')
+    .values({ app, schedule, fire_at: fireAt })
+    .onConflict((oc) => oc.columns(['app', 'schedule', 'fire_at']).doNothing())
+    .returning('app')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function getState(
+  { db }: StoreContext,
+  app: string,
+  key: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('trigger_state')
+    .select('value')
+    .where('app', '=', app)
+    .where('key', '=', key)
+    .executeTakeFirst();
+  return typeof row?.value === 'string' ? row.value : undefined;
+}
+
+export async function setState(
+  { db }: StoreContext,
+  app: string,
+  key: string,
+  value: string,
+): Promise<void> {
+  await db
+    .insertInto('trigger_state')
+    .values({ app, key, value })
+    .onConflict((oc) => oc.columns(['app', 'key']).doUpdateSet({ value }))
+    .execute();
+}
+
+export async function createToken({ db }: StoreContext, t: TokenRecord): Promise<void> {
+  await db
+    .insertInto('tokens')
+    .values({
+      id: t.id,
+      hash: t.hash,
+      scope: t.scope,
+      name: t.name,
+      created_at: t.createdAt,
+      expires_at: t.expiresAt ?? null,
+      revoked_at: t.revokedAt ?? null,
+      last_used_at: t.lastUsedAt ?? null,
+    })
+    .execute();
+}
+
+export async function findToken(
+  { db }: StoreContext,
+  hash: string,
+): Promise<TokenRecord | undefined> {
+  const row = await db.selectFrom('tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+  return row ? tokenFromRow(row) : undefined;
+}
+
+export async function touchToken({ db }: StoreContext, id: string, now: string): Promise<void> {
+  await db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', id).execute();
+}
+
+export async function listTokens({ db }: StoreContext): Promise<TokenRecord[]> {
+  const rows = await db
+    .selectFrom('tokens')
+    .selectAll()
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map(tokenFromRow);
+}
+
+export async function revokeToken({ db }: StoreContext, id: string, now: string): Promise<boolean> {
+  // The first revocation's time stays: revoking twice is not an error.
+  await db
+    .updateTable('tokens')
+    .set({ revoked_at: now })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .execute();
+  const row = await db.selectFrom('tokens').select('id').where('id', '=', id).executeTakeFirst();
+  return row !== undefined;
+}
