@@ -38,6 +38,38 @@ export async function readChannel(
   return { pointer: decodeChannel(stored.bytes, `${store.displayUrl}/${key}`), etag: stored.etag };
 }
 
+/** What a conditional read of a channel pointer found (see readChannelIfChanged). */
+export type ChannelChange =
+  | { status: 'unchanged' }
+  | { status: 'absent' }
+  | { status: 'found'; pointer: ChannelPointer; etag: string };
+
+/**
+ * Reads a channel pointer only if it changed since `etag` (undefined: read it anyway): a
+ * conditional GET, so a watcher polling every few seconds costs one small request per poll
+ * and moves no bytes while nothing changes.
+ */
+export async function readChannelIfChanged(
+  store: ModelStore,
+  name: string,
+  channel: string,
+  etag: string | undefined,
+  signal?: AbortSignal,
+): Promise<ChannelChange> {
+  const key = layout.channel(name, channel);
+  const stored =
+    etag === undefined
+      ? await store.readSmall(key, { signal })
+      : await store.readIfChanged(key, etag, { signal });
+  if (stored === 'unchanged') return { status: 'unchanged' };
+  if (!stored) return { status: 'absent' };
+  return {
+    status: 'found',
+    pointer: decodeChannel(stored.bytes, `${store.displayUrl}/${key}`),
+    etag: stored.etag,
+  };
+}
+
 /**
  * Points `channel` at `version`. A read-modify-write with a conditional write (ETag/If-Match,
  * or create-only when the channel is new), repeated on conflict: two concurrent promoters

@@ -23,6 +23,7 @@ import { BlobCache } from './cache.js';
 import { layout } from './layout.js';
 import { openModelStore, type StoreSpec } from './registry.js';
 import { ModelRepository } from './repository.js';
+import { conditionalReadCases } from './conformance-conditional-read.js';
 import { transferLargeFile } from './conformance-large-file.js';
 import type { StoreKind } from './types.js';
 
@@ -141,6 +142,8 @@ export function runModelStoreConformance(target: ConformanceTarget): void {
       expect((await repo.resolve('digits:production')).version).toBe('1.1.0');
       expect((await repo.resolve('digits')).version).toBe('1.1.0'); // bare name = :latest
     });
+
+    conditionalReadCases(open, () => join(modelDir, 'labels.txt'));
 
     it('gives the same digest to the same files, whatever the name or version', async () => {
       const { repo } = await open();

@@ -4,7 +4,13 @@ import { VerifyingStream } from '../core/hash.js';
 import type { ProgressReporter } from '../core/progress.js';
 import type { RetryPolicy } from '../core/retry.js';
 import type { BlobCache } from './cache.js';
-import { moveChannel, readChannel, type ChannelPointer } from './channels.js';
+import {
+  moveChannel,
+  readChannel,
+  readChannelIfChanged,
+  type ChannelChange,
+  type ChannelPointer,
+} from './channels.js';
 import { channelOfKey, layout, versionOfManifestKey } from './layout.js';
 import { decodeManifest, type Manifest } from './manifest.js';
 import {
@@ -193,6 +199,22 @@ export class ModelRepository {
       if (pointer) found.push(pointer.pointer);
     }
     return found.sort((a, b) => a.channel.localeCompare(b.channel));
+  }
+
+  /**
+   * The pointer of `name:channel` if it changed since `etag` (a conditional read; undefined
+   * reads it anyway): `unchanged`, `absent`, or the pointer with its new ETag. What the
+   * server's model-channel watch polls.
+   */
+  async readChannelIfChanged(
+    name: string,
+    channel: string,
+    etag: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<ChannelChange> {
+    validateName(name);
+    validateChannel(channel);
+    return readChannelIfChanged(this.store, name, channel, etag, signal);
   }
 
   /** Points `channel` at `name@version` (which must exist). */

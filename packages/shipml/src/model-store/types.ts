@@ -28,6 +28,18 @@ export interface ModelStore {
   readSmall(key: string, options?: OpOptions): Promise<StoredBytes | undefined>;
 
   /**
+   * Reads a small object only if its ETag is no longer `etag` (a conditional GET,
+   * If-None-Match): `'unchanged'` when it still has that ETag (nothing transferred but the
+   * answer), undefined when it does not exist, else its bytes and new ETag. For watchers
+   * that poll a channel pointer cheaply.
+   */
+  readIfChanged(
+    key: string,
+    etag: string,
+    options?: OpOptions,
+  ): Promise<StoredBytes | 'unchanged' | undefined>;
+
+  /**
    * Writes a small object whole, optionally on a condition:
    * `{ ifNoneMatch: '*' }` creates only if absent, `{ ifMatch: etag }` replaces only if the
    * object still has that ETag. A failed condition throws ConflictError.

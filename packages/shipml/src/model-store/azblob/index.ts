@@ -95,13 +95,36 @@ export class AzblobModelStore implements ModelStore {
   }
 
   async readSmall(key: string, options: OpOptions = {}): Promise<StoredBytes | undefined> {
+    const read = await this.get(key, undefined, options);
+    return read === 'unchanged' ? undefined : read;
+  }
+
+  readIfChanged(
+    key: string,
+    etag: string,
+    options: OpOptions = {},
+  ): Promise<StoredBytes | 'unchanged' | undefined> {
+    return this.get(key, etag, options);
+  }
+
+  private async get(
+    key: string,
+    ifNoneMatch: string | undefined,
+    options: OpOptions,
+  ): Promise<StoredBytes | 'unchanged' | undefined> {
     const blob = this.container.getBlobClient(this.key(key));
     try {
       return await this.limited(options.signal, async ({ signal }) => {
-        const out = await blob.download(0, undefined, { abortSignal: signal });
+        const out = await blob.download(0, undefined, {
+          abortSignal: signal,
+          conditions: ifNoneMatch === undefined ? {} : { ifNoneMatch },
+        });
         return { bytes: await readAll(out.readableStreamBody!), etag: out.etag ?? '' };
       });
     } catch (err) {
+      // A matching If-None-Match is answered 304 Not Modified, which the SDK throws.
+      if (ifNoneMatch !== undefined && err instanceof RestError && err.statusCode === 304)
+        return 'unchanged';
       if (errorCode(err) === 'BlobNotFound') return undefined;
       throw this.fail(err, `read ${key}`);
     }

@@ -47,6 +47,19 @@ export class FileModelStore implements ModelStore {
   }
 
   async readSmall(key: string): Promise<StoredBytes | undefined> {
+    const read = await this.readUnless(key, undefined);
+    return read === 'unchanged' ? undefined : read;
+  }
+
+  async readIfChanged(key: string, etag: string): Promise<StoredBytes | 'unchanged' | undefined> {
+    return this.readUnless(key, etag);
+  }
+
+  /** Reads through one open handle, so the ETag compared is the ETag of the bytes read. */
+  private async readUnless(
+    key: string,
+    etag: string | undefined,
+  ): Promise<StoredBytes | 'unchanged' | undefined> {
     let handle;
     try {
       handle = await open(this.pathOf(key), 'r');
@@ -56,6 +69,7 @@ export class FileModelStore implements ModelStore {
     }
     try {
       const info = await handle.stat({ bigint: true });
+      if (etag !== undefined && etagOf(info) === etag) return 'unchanged';
       const bytes = await handle.readFile();
       return { bytes, etag: etagOf(info) };
     } finally {

@@ -92,14 +92,33 @@ export class S3ModelStore implements ModelStore {
   }
 
   async readSmall(key: string, options: OpOptions = {}): Promise<StoredBytes | undefined> {
+    const read = await this.get(key, undefined, options);
+    return read === 'unchanged' ? undefined : read;
+  }
+
+  readIfChanged(
+    key: string,
+    etag: string,
+    options: OpOptions = {},
+  ): Promise<StoredBytes | 'unchanged' | undefined> {
+    return this.get(key, etag, options);
+  }
+
+  private async get(
+    key: string,
+    ifNoneMatch: string | undefined,
+    options: OpOptions,
+  ): Promise<StoredBytes | 'unchanged' | undefined> {
     try {
       const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }),
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key), IfNoneMatch: ifNoneMatch }),
         { abortSignal: options.signal },
       );
       const bytes = Buffer.from(await out.Body!.transformToByteArray());
       return { bytes, etag: out.ETag ?? '' };
     } catch (err) {
+      // S3 answers a matching If-None-Match with 304 Not Modified, which the SDK throws.
+      if (ifNoneMatch !== undefined && statusOf(err) === 304) return 'unchanged';
       if (isMissingKey(err)) return undefined;
       throw this.fail(err, `read ${key}`);
     }
@@ -224,6 +243,10 @@ function staticCredentials(options: S3StoreOptions, env: NodeJS.ProcessEnv) {
   return accessKeyId && secretAccessKey
     ? { credentials: { accessKeyId, secretAccessKey, sessionToken } }
     : {};
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
 }
 
 function isMissingKey(err: unknown): boolean {

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import type { TriggerApp, TriggerRequest, WatchContext, WatchTrigger } from '../types.js';
+import type { ModelWatchTriggerOptions } from './schema.js';
+
+/** The state key: the channel as last seen (`{ etag, version }`, version null when absent). */
+export const MODEL_WATCH_STATE_KEY = 'model-watch.channel';
+const SeenSchema = z.object({ etag: z.string().optional(), version: z.string().nullable() });
+type Seen = z.infer<typeof SeenSchema>;
+
+/**
+ * Watches the app's model channel. Each check is one conditional read (the remembered ETag):
+ * `unchanged` costs nothing more. When the channel's version moves, it queues a run of the
+ * commit live in production (the branch head of the app's first branch if nothing is live)
+ * with the new version, trigger `model`. A rewrite of the pointer that keeps the version
+ * (a re-promote) starts nothing. The first check with nothing remembered only remembers.
+ */
+export function modelWatchTrigger(
+  options: ModelWatchTriggerOptions,
+  app: TriggerApp,
+): WatchTrigger {
+  return {
+    mode: 'watch',
+    next: (after) => new Date(after.getTime() + options.intervalSeconds * 1000),
+    async check(ctx: WatchContext): Promise<TriggerRequest[]> {
+      const before = await remembered(ctx);
+      const read = await ctx.readModelChannel(before?.etag);
+      if (read.status === 'unchanged') return [];
+      const seen: Seen =
+        read.status === 'found' ? { etag: read.etag, version: read.version } : { version: null };
+      await ctx.state.set(MODEL_WATCH_STATE_KEY, JSON.stringify(seen));
+      const model = read.model ?? 'model';
+      const channel = read.channel ?? 'channel';
+      if (before === undefined) {
+        ctx.log(`model-watch: ${model}:${channel} is at ${seen.version ?? '(none)'} (first check)`);
+        return [];
+      }
+      if (read.status !== 'found' || seen.version === before.version) return [];
+      if (read.model === undefined) {
+        ctx.log(`model-watch: ${channel} moved to ${read.version} but the app names no model`);
+        return [];
+      }
+      const live = await ctx.liveCommit();
+      return [
+        {
+          kind: 'run',
+          cause: {
+            trigger: 'model',
+            source: 'model-watch',
+            detail: `model ${model} ${channel} ${before.version ?? '(none)'} -> ${read.version}`,
+          },
+          branch: live ? (live.branch ?? app.branches[0]) : app.branches[0],
+          commit: live?.commit,
+          modelRef: `${model}@${read.version}`,
+        },
+      ];
+    },
+  };
+}
+
+async function remembered(ctx: WatchContext): Promise<Seen | undefined> {
+  const raw = await ctx.state.get(MODEL_WATCH_STATE_KEY);
+  if (raw === undefined) return undefined;
+  try {
+    const parsed = SeenSchema.safeParse(JSON.parse(raw));
+    if (parsed.success) return parsed.data;
+  } catch {
+    // fall through: a corrupt value counts as nothing remembered
+  }
+  ctx.log('model-watch: the remembered channel state was unreadable; remembering afresh');
+  return undefined;
+}
