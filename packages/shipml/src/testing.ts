@@ -12,3 +12,4 @@ export {
   CONFORMANCE_APP_PORT,
   type VersionReport,
 } from './builders/conformance-app.js';
+export { runServiceStoreConformance, type OpenServiceStore } from './server/store/conformance.js';

@@ -11,7 +11,7 @@ const pkg = fileURLToPath(new URL('..', import.meta.url));
 const register = fileURLToPath(new URL('./fixtures/record-loads/register.mjs', import.meta.url));
 /** The SDKs that must load only when their back end is used. */
 const SDKS =
-  /\/node_modules\/(@kubernetes\/client-node|dockerode|docker-modem|ssh2|@grpc|@aws-sdk|@azure)\//;
+  /\/node_modules\/(@kubernetes\/client-node|dockerode|docker-modem|ssh2|@grpc|@aws-sdk|@azure|fastify|kysely|pg|better-sqlite3|prom-client|croner|@cyclonedx)\//;
 
 let work: string;
 beforeAll(async () => {

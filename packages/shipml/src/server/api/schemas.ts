@@ -1,0 +1,181 @@
+/**
+ * What the API answers and accepts, as zod schemas (validation and the OpenAPI document both
+ * come from these). Nothing here carries a secret: app `secrets` and trigger secrets are
+ * never part of an answer, a repository URL is shown without its credentials.
+ */
+import { z } from 'zod';
+import { RevisionSchema } from '../../deploy/spec-schema.js';
+import { RunReportSchema } from '../../pipeline/report-schema.js';
+
+const id = z.string().regex(/^[\w.-]{1,100}$/);
+export const AppParams = z.object({ app: z.string().regex(/^[a-z0-9-]{1,63}$/) });
+export const RunParams = z.object({ id });
+
+const STATUSES = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'superseded',
+  'interrupted',
+] as const;
+
+export const CauseSchema = z.object({
+  trigger: z.enum(['commit', 'model', 'schedule', 'manual']),
+  source: z.string(),
+  deliveryId: z.string().optional(),
+  pusher: z.string().optional(),
+  schedule: z.string().optional(),
+  detail: z.string().optional(),
+});
+
+export const RunSchema = z
+  .object({
+    id: z.string(),
+    app: z.string(),
+    kind: z.enum(['run', 'release']),
+    status: z.enum(STATUSES),
+    cause: CauseSchema,
+    branch: z.string().optional(),
+    commit: z.string().optional(),
+    modelRef: z.string().optional(),
+    image: z.string().optional(),
+    deploys: z.boolean(),
+    attempt: z.number().int(),
+    retryOf: z.string().optional(),
+    supersededBy: z.string().optional(),
+    queuedAt: z.string(),
+    startedAt: z.string().optional(),
+    finishedAt: z.string().optional(),
+    worker: z.string().optional(),
+    cancelRequested: z.boolean(),
+    error: z.string().optional(),
+    report: RunReportSchema.optional(),
+  })
+  .meta({ id: 'Run' });
+
+export const RunListQuery = z.object({
+  app: z.string().optional(),
+  status: z.enum(STATUSES).optional(),
+  kind: z.enum(['run', 'release']).optional(),
+  branch: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before: id.optional().meta({ description: "the previous page's `next`" }),
+});
+
+export const RunListSchema = z.object({ runs: z.array(RunSchema), next: z.string().optional() });
+
+export const LogQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0).meta({ description: 'lines after this seq' }),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+});
+
+export const LogSchema = z.object({
+  lines: z.array(
+    z.object({ seq: z.number().int(), at: z.string(), stage: z.string(), line: z.string() }),
+  ),
+  /** The run is final and every line is here. */
+  complete: z.boolean(),
+});
+
+export const TriggerBody = z
+  .object({
+    branch: z.string().min(1).optional(),
+    commit: z
+      .string()
+      .regex(/^[0-9a-f]{40}$/, 'expected a full commit id (40 hex)')
+      .optional(),
+    model: z.string().min(1).optional().meta({ description: 'name@version or name:channel' }),
+    release: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'deploy this image (with digest) instead of building' }),
+    reason: z.string().max(200).optional(),
+  })
+  .strict();
+
+export const QueuedSchema = z.object({ run: RunSchema, superseded: z.array(z.string()) });
+
+export const LiveSchema = z.object({
+  target: z.string(),
+  revision: RevisionSchema.optional(),
+  replicas: z.object({ desired: z.number(), ready: z.number(), updated: z.number() }).optional(),
+  url: z.string().optional(),
+  rollout: z.string().optional(),
+  /** Why the target could not be asked (unreachable, no deploy section). */
+  error: z.string().optional(),
+});
+
+export const AppSchema = z
+  .object({
+    name: z.string(),
+    repository: z.string(),
+    branches: z.array(z.string()),
+    config: z.string(),
+    release: z.enum(['on-success', 'manual']),
+    concurrency: z.number().int(),
+    env: z.record(z.string(), z.string()),
+    /** Names only: values are never shown. */
+    secrets: z.array(z.string()),
+    triggers: z.array(
+      z.object({
+        type: z.string(),
+        mode: z.enum(['webhook', 'watch']),
+        hook: z.string().optional(),
+      }),
+    ),
+    queue: z.object({ queued: z.number().int(), running: z.number().int() }),
+    lastRun: RunSchema.optional(),
+  })
+  .meta({ id: 'App' });
+
+export const AppDetailSchema = AppSchema.extend({ live: LiveSchema, runs: z.array(RunSchema) });
+
+export const ModelsSchema = z.object({
+  model: z.string().optional(),
+  channel: z.string().optional(),
+  store: z.string().optional(),
+  /** The version production runs. */
+  production: z.string().optional(),
+  channels: z.array(z.object({ channel: z.string(), version: z.string() })),
+  versions: z.array(
+    z.object({
+      version: z.string(),
+      digest: z.string(),
+      created: z.string(),
+      channels: z.array(z.string()),
+      metrics: z.record(z.string(), z.unknown()).optional(),
+    }),
+  ),
+});
+
+export const PromoteBody = z
+  .object({ version: z.string().min(1), channel: z.string().min(1).default('latest') })
+  .strict();
+export const PromoteSchema = z.object({
+  channel: z.string(),
+  version: z.string(),
+  previous: z.string().optional(),
+});
+
+export const RollbackBody = z.object({ revision: z.number().int().min(1).optional() }).strict();
+export const RollbackSchema = z.object({ revision: RevisionSchema, seconds: z.number() });
+
+export const DeliveryListQuery = z.object({
+  app: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export const DeliveryListSchema = z.object({
+  deliveries: z.array(
+    z.object({
+      source: z.string(),
+      id: z.string().optional(),
+      app: z.string(),
+      result: z.enum(['accepted', 'duplicate', 'ignored', 'rejected']),
+      detail: z.string(),
+      at: z.string(),
+    }),
+  ),
+});

@@ -1,0 +1,211 @@
+/**
+ * Where a run's code comes from: one cached mirror per app's repository (fetched before each
+ * run) and a fresh, detached worktree of the exact commit per run, removed afterwards. Git
+ * operations on one mirror are serialized within the process (git's own lock files would
+ * otherwise fail a concurrent fetch); each worker machine has its own data directory.
+ *
+ * Git runs non-interactively (no terminal prompt, no credential helper of the host's user):
+ * a repository needing credentials carries them in its URL (`${VAR}` in the server config) or
+ * in the app's environment (GIT_SSH_COMMAND). Errors name the repository without them.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ExternalServiceError, ConfigError } from '../core/errors.js';
+import { runProcess } from '../core/process.js';
+
+const GIT_TIMEOUT_MS = 10 * 60_000;
+
+export interface Checkout {
+  /** The worktree's root. */
+  dir: string;
+  commit: string;
+  /** Removes the worktree (idempotent). */
+  remove(): Promise<void>;
+}
+
+export class Workspaces {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  /**
+   * @param dataDir the server's data directory (mirrors under repos/, worktrees under work/)
+   * @param env the environment git runs with (PATH, HOME; the app's GIT_SSH_COMMAND on top)
+   */
+  constructor(
+    private readonly dataDir: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  /** The mirror's path for a repository URL (stable, and distinct per URL). */
+  mirrorOf(repository: string): string {
+    const id = createHash('sha256').update(repository).digest('hex').slice(0, 16);
+    return join(this.dataDir, 'repos', `${id}.git`);
+  }
+
+  /** Creates the mirror if needed and fetches every branch and tag (force-updated, pruned). */
+  async fetch(repository: string, signal: AbortSignal, env: NodeJS.ProcessEnv = {}): Promise<void> {
+    const mirror = this.mirrorOf(repository);
+    await this.serially(mirror, async () => {
+      if (!(await exists(join(mirror, 'HEAD')))) {
+        await mkdir(mirror, { recursive: true });
+        await this.git(['init', '--bare', '--quiet', mirror], repository, signal, env);
+      }
+      await this.git(
+        [
+          '-C',
+          mirror,
+          'fetch',
+          '--quiet',
+          '--prune',
+          '--force',
+          '--no-tags',
+          '--',
+          repository,
+          '+refs/heads/*:refs/heads/*',
+          '+refs/tags/*:refs/tags/*',
+        ],
+        repository,
+        signal,
+        env,
+      );
+    });
+  }
+
+  /** The commit a branch's head is at in the mirror (after fetch). */
+  async head(repository: string, branch: string, signal: AbortSignal): Promise<string> {
+    const mirror = this.mirrorOf(repository);
+    const out = await this.git(
+      ['-C', mirror, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`],
+      repository,
+      signal,
+      {},
+      () => new ConfigError(`${displayRepository(repository)} has no branch ${branch}`),
+    );
+    return out.trim();
+  }
+
+  /** A file's text at a ref of the mirror (after fetch): the app's shipml.yaml at a branch head. */
+  async readAt(
+    repository: string,
+    ref: string,
+    path: string,
+    signal: AbortSignal,
+  ): Promise<string> {
+    return this.git(
+      ['-C', this.mirrorOf(repository), 'show', `${ref}:${path}`],
+      repository,
+      signal,
+      {},
+      () => new ConfigError(`${path} is not in ${ref} of ${displayRepository(repository)}`),
+    );
+  }
+
+  /** A fresh worktree of `commit` (40 hex) for run `runId`. */
+  async checkout(
+    repository: string,
+    commit: string,
+    runId: string,
+    signal: AbortSignal,
+  ): Promise<Checkout> {
+    if (!/^[0-9a-f]{40}$/.test(commit))
+      throw new ConfigError(`not a full commit id: ${JSON.stringify(commit)}`);
+    const mirror = this.mirrorOf(repository);
+    const dir = join(this.dataDir, 'work', runId);
+    await this.serially(mirror, async () => {
+      await this.git(
+        ['-C', mirror, 'cat-file', '-e', `${commit}^{commit}`],
+        repository,
+        signal,
+        {},
+        () => new ConfigError(`${displayRepository(repository)} has no commit ${commit}`),
+      );
+      await rm(dir, { recursive: true, force: true });
+      await this.git(
+        ['-C', mirror, 'worktree', 'add', '--quiet', '--detach', dir, commit],
+        repository,
+        signal,
+        {},
+      );
+    });
+    const remove = async (): Promise<void> => {
+      await this.serially(mirror, async () => {
+        await rm(dir, { recursive: true, force: true });
+        await this.git(['-C', mirror, 'worktree', 'prune'], repository, signal, {}).catch(
+          () => undefined,
+        );
+      });
+    };
+    return { dir, commit, remove };
+  }
+
+  private async serially<T>(key: string, body: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const next = previous.then(body, body);
+    const settled = next.catch(() => undefined);
+    this.locks.set(key, settled);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(key) === settled) this.locks.delete(key);
+    }
+  }
+
+  private async git(
+    args: string[],
+    repository: string,
+    signal: AbortSignal,
+    env: NodeJS.ProcessEnv,
+    onFailure?: () => Error,
+  ): Promise<string> {
+    const result = await runProcess('git', args, {
+      env: {
+        ...this.env,
+        ...env,
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_ASKPASS: 'true',
+        GIT_CONFIG_NOSYSTEM: '1',
+        LC_ALL: 'C',
+      },
+      timeoutMs: GIT_TIMEOUT_MS,
+      signal,
+      keepStdoutBytes: 1024 * 1024,
+      plainText: true,
+    });
+    if (result.code === 0) return result.stdout;
+    if (onFailure && !result.cancelled && !result.timedOut) throw onFailure();
+    const why = result.timedOut
+      ? 'timed out'
+      : result.cancelled
+        ? 'cancelled'
+        : (result.tail.filter(Boolean).at(-1) ?? `exit ${result.code}`);
+    throw new ExternalServiceError(
+      `git ${args[0] === '-C' ? args[2] : args[0]} of ${displayRepository(repository)} failed: ${stripUrls(why, repository)}`,
+      { retryable: !result.cancelled },
+    );
+  }
+}
+
+/** The repository URL without credentials: safe to print. */
+export function displayRepository(repository: string): string {
+  try {
+    const u = new URL(repository);
+    if (u.username || u.password) {
+      u.username = '';
+      u.password = '';
+    }
+    return u.toString();
+  } catch {
+    return repository;
+  }
+}
+
+function stripUrls(text: string, repository: string): string {
+  return text.split(repository).join(displayRepository(repository));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
