@@ -80,6 +80,8 @@ install() {
     mkdir -p /etc/containers
     printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n\n[engine]\nruntime = "runc"\n' >/etc/containers/containers.conf
   fi
+  "$ROOT/scripts/postgres.sh" install # the service store's PostgreSQL back end
+  "$ROOT/scripts/attest-tools.sh" install # cosign, oras, a CycloneDX validator (signing tests)
   "$ROOT/scripts/base-images.sh" build
 }
 
@@ -129,6 +131,8 @@ export SHIPML_TEST_BASE_PYTHON=127.0.0.1:$REGISTRY_PORT/shipml/python:3.11
 export SHIPML_TEST_PROXY_IMAGE=127.0.0.1:$REGISTRY_PORT/shipml/haproxy:2.6
 ${DOCKER_TLS_ENV:-}
 ENV
+  "$ROOT/scripts/postgres.sh" start
+  cat "$STATE/postgres/env" >>"$STATE/env"
   "$ROOT/scripts/base-images.sh" push "127.0.0.1:$REGISTRY_PORT"
   log "MinIO on 127.0.0.1:$minio_port, Azurite on 127.0.0.1:$azurite_port, registries on 127.0.0.1:$REGISTRY_PORT (plain), :$REGISTRY_AUTH_PORT (basic auth), :$REGISTRY_TLS_PORT (TLS) (env: $STATE/env)"
 }
@@ -228,6 +232,7 @@ docker_tls_certs() { # dir
 
 stop_quietly() {
   [ -d "$STATE" ] || return 0
+  "$ROOT/scripts/postgres.sh" stop || true
   local pidfile pid
   for pidfile in "$STATE"/*.pid; do
     [ -e "$pidfile" ] || continue

@@ -13,6 +13,11 @@ import { releaseCommands } from './deploy.js';
 import { pipelineCommands } from './run.js';
 
 import { modelCommand } from './model.js';
+import { keysCommand } from './keys.js';
+import { runsCommands } from './runs.js';
+import { sbomCommand } from './sbom.js';
+import { verifyCommand } from './verify.js';
+import { serverCommands } from './server.js';
 import { Output } from './output.js';
 
 export interface CliIo {
@@ -73,6 +78,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   for (const cmd of releaseCommands(run)) program.addCommand(cmd);
   program.addCommand(initCommand(run));
   program.addCommand(demoCommand(run));
+  for (const cmd of serverCommands(run, packageVersion())) program.addCommand(cmd);
+  for (const cmd of runsCommands(run)) program.addCommand(cmd);
+  program.addCommand(keysCommand(run));
+  program.addCommand(verifyCommand(run));
+  program.addCommand(sbomCommand(run));
   // Commands built on their own do not inherit these: apply them to the whole tree, so every
   // help text and usage error goes through the (redacting) output and none calls exit().
   const configure = (cmd: Command): void => {
@@ -122,9 +132,19 @@ export function unknownCommand(
   argv: readonly string[],
 ): { message: string; command: string } | undefined {
   let cmd = program;
+  let skipValue = false;
   for (const word of argv) {
     if (word === '--') return undefined;
-    if (word.startsWith('-')) continue;
+    if (skipValue) {
+      skipValue = false;
+      continue;
+    }
+    if (word.startsWith('-')) {
+      // `-c FILE`: the option's value is not a command word.
+      const option = cmd.options.find((o) => o.long === word || o.short === word);
+      skipValue = Boolean(option && (option.required || option.optional));
+      continue;
+    }
     if (cmd.commands.length === 0) return undefined; // a leaf: the rest are its arguments
     if (cmd === program && word === 'help') return undefined;
     const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));

@@ -56,6 +56,8 @@ export const SECRET_ENV_VARS = [
   'AZURE_STORAGE_CONNECTION_STRING',
   'AZURE_STORAGE_SAS_TOKEN',
   'SHIPML_REGISTRY_PASSWORD',
+  'COSIGN_PASSWORD',
+  'SHIPML_TOKEN',
 ] as const;
 
 /** A redactor that already knows the secrets in `env`. */
