@@ -4,6 +4,7 @@ import type { CliContext, CommandRunner } from './context.js';
 interface DemoFlags {
   dir?: string;
   port?: number;
+  apiPort?: number;
   baseImages?: string;
   stop?: boolean;
   debug?: boolean;
@@ -22,18 +23,18 @@ export function demoCommand(runner: CommandRunner): Command {
     .option(
       '--port <port>',
       'the app’s port on 127.0.0.1 (default 8080, or the next free one)',
-      (value: string) => {
-        const port = Number(value);
-        if (!Number.isInteger(port) || port < 1 || port > 65535)
-          throw new InvalidArgumentError(`--port must be a port number, got "${value}"`);
-        return port;
-      },
+      portNumber('--port'),
+    )
+    .option(
+      '--api-port <port>',
+      'the demo server’s API port on 127.0.0.1 (default 8750, or the next free one)',
+      portNumber('--api-port'),
     )
     .option(
       '--base-images <dir>',
       'OCI layouts of the base images (default: what scripts/base-images.sh builds)',
     )
-    .option('--stop', 'remove the demo app and stop the demo registry')
+    .option('--stop', 'remove the demo app and stop the demo server and registry')
     .option('--debug', 'print stack traces of errors')
     .action(async (flags: DemoFlags) => {
       await runner((ctx) => demo(ctx, flags), { json: false, debug: Boolean(flags.debug) });
@@ -42,19 +43,29 @@ export function demoCommand(runner: CommandRunner): Command {
 
 async function demo(ctx: CliContext, flags: DemoFlags): Promise<void> {
   // Loaded on use: the demo pulls in the Docker target, the pipeline and the model stores.
-  const [{ runDemo }, { stageDisplay }, { STAGES }] = await Promise.all([
-    import('../demo/index.js'),
-    import('./stages.js'),
-    import('../pipeline/types.js'),
-  ]);
+  const { runDemo } = await import('../demo/index.js');
   await runDemo(
     {
       env: ctx.env,
       signal: ctx.signal,
       line: (text) => ctx.output.line(text),
       redact: (text) => ctx.redactor.redact(text),
-      stages: () => stageDisplay(ctx, STAGES, false),
     },
-    { dir: flags.dir, port: flags.port, baseImages: flags.baseImages, stop: flags.stop },
+    {
+      dir: flags.dir,
+      port: flags.port,
+      apiPort: flags.apiPort,
+      baseImages: flags.baseImages,
+      stop: flags.stop,
+    },
   );
+}
+
+function portNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const port = Number(value);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new InvalidArgumentError(`${flag} must be a port number, got "${value}"`);
+    return port;
+  };
 }

@@ -1,16 +1,15 @@
-/** The demo's shipml.yaml and the little state it keeps between runs (its port). */
+/** The demo's shipml.yaml (committed to its git repository) and the little state it keeps between runs (its ports). */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
-import { DIGITS } from './train.js';
+import { createServer } from 'node:net';
 
 export function demoConfig(dir: string, app: string, registry: string, port: number): string {
-  return `# Written by shipml demo: examples/digits, shipped from this machine to this machine.
+  return `# Written by shipml demo: examples/digits, shipped from this machine to this machine by shipml server.
 model:
   name: digits
   store: file://${join(dir, 'models')}
 build:
-  context: ${DIGITS}
   base: ${registry}/shipml/node:24
   include: [package.json, package-lock.json, dist, public]
   cmd: [node, dist/src/main.js]
@@ -18,6 +17,9 @@ build:
   user: '1000:1000'
 image:
   repository: ${registry}/demo/digits
+prepare: # a clean checkout: install (from npm's cache) and build
+  command: npm ci --prefer-offline --no-audit --no-fund && npm run -s build
+  env: { ONNXRUNTIME_NODE_INSTALL: skip }
 test:
   command: npm run -s test:model
 gate:
@@ -38,6 +40,21 @@ deploy:
 
 export interface DemoState {
   port?: number;
+  /** The demo server's API port. */
+  apiPort?: number;
+}
+
+/** `preferred` if it is free on 127.0.0.1, else the next free port after it. */
+export async function freePortNear(preferred: number): Promise<number> {
+  for (let port = preferred; port < preferred + 100; port++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  return 0;
 }
 
 export async function loadState(dir: string): Promise<DemoState> {

@@ -5,23 +5,24 @@
  * request; a worse model is stopped by the quality gate while the good one keeps serving.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../config/load.js';
+import { ExternalServiceError } from '../core/errors.js';
 import { DockerTarget } from '../deploy/docker/target.js';
 import { startLoad } from '../deploy/load.js';
 import { BlobCache } from '../model-store/cache.js';
 import { openModelStore } from '../model-store/registry.js';
 import { ModelRepository } from '../model-store/repository.js';
 import { parseLocation, readImage, writeImage } from '../oci/locations.js';
-import { runPipeline, RunFailedError } from '../pipeline/run.js';
-import { RunStore } from '../pipeline/runs.js';
-import type { RunEvent, RunReport } from '../pipeline/types.js';
-import { demoConfig, loadState, saveState } from './config.js';
+import type { RunReport } from '../pipeline/types.js';
+import { demoConfig, freePortNear, loadState, saveState } from './config.js';
+import { apiClient, followRun, runFor, type ApiRun } from './follow.js';
+import { commitAndPush, deliverPush, demoRepository } from './git.js';
 import { preflight } from './preflight.js';
 import { ensureRegistry, stopRegistry } from './registry.js';
 import { describeLive, layerChanges } from './report.js';
+import { serverConfig, startServer, stopServer } from './server.js';
 import { trainAndPublish } from './train.js';
 
 /** What the demo talks through: the caller (the CLI) decides how it looks. */
@@ -32,8 +33,6 @@ export interface DemoIo {
   line(text: string): void;
   /** Removes secrets from text that gets stored (run reports). */
   redact(text: string): string;
-  /** A display of one pipeline run's stages. */
-  stages(): Promise<{ onEvent(event: RunEvent): void; close(): Promise<void> }>;
 }
 
 export interface DemoOptions {
@@ -43,7 +42,9 @@ export interface DemoOptions {
   port?: number | undefined;
   /** OCI layouts of the base images (default what scripts/base-images.sh builds). */
   baseImages?: string | undefined;
-  /** Remove the demo app and stop the demo registry instead. */
+  /** The server's API port on 127.0.0.1 (default 8750, or the next free one). */
+  apiPort?: number | undefined;
+  /** Remove the demo app and stop the demo server and registry instead. */
   stop?: boolean | undefined;
 }
 
@@ -62,9 +63,10 @@ export async function runDemo(io: DemoIo, options: DemoOptions): Promise<void> {
       : `digits-${createHash('sha256').update(dir).digest('hex').slice(0, 6)}`;
   if (options.stop) {
     await new DockerTarget({ port: state.port ?? 8080, env: io.env }).destroy(app);
+    const stoppedServer = await stopServer(dir);
     const stopped = await stopRegistry(dir);
     io.line(
-      `removed the demo app${stopped ? ' and stopped the demo registry' : ''} (${dir} is kept)`,
+      `removed the demo app${stoppedServer ? ', stopped the demo server' : ''}${stopped ? ' and stopped the demo registry' : ''} (${dir} is kept)`,
     );
     return;
   }
@@ -95,48 +97,50 @@ export async function runDemo(io: DemoIo, options: DemoOptions): Promise<void> {
   io.line(`0. A private registry (docker-registry) on ${registry.address}, with the base images`);
 
   const port = options.port ? options.port : (state.port ?? 8080);
-  await saveState(dir, { port });
-  const configFile = join(dir, 'shipml.yaml');
-  await writeFile(configFile, demoConfig(dir, app, registry.address, port));
-  const loaded = parseConfig(await readFile(configFile, 'utf8'), configFile, io.env);
+  const apiPort = options.apiPort ?? state.apiPort ?? (await freePortNear(8750));
+  await saveState(dir, { port, apiPort });
   const store = await openModelStore(
     { url: `file://${join(dir, 'models')}` },
     io.env,
     'the demo store',
   );
   const repo = new ModelRepository({ store, cache: new BlobCache(join(dir, 'cache')) });
-  const target = new DockerTarget({
-    port,
-    proxyImage: `${registry.address}/shipml/haproxy:2.6`,
-    env: io.env,
-  });
-  const pipeline = async (why: string, trigger: 'commit' | 'model'): Promise<RunReport> => {
-    const display = await io.stages();
-    try {
-      return await runPipeline({
-        config: loaded.config,
-        configFile,
-        env: io.env,
-        signal: io.signal,
-        registry: { env: io.env, signal: io.signal },
-        cacheDir: join(dir, 'cache'),
-        runs: new RunStore(join(dir, '.shipml', 'runs'), (text) => io.redact(text)),
-        openTarget: () => Promise.resolve(target),
-        repo,
-        trigger,
-        reason: why,
-        onEvent: (e) => display.onEvent(e),
-      });
-    } finally {
-      await display.close();
-    }
-  };
 
   const first = (await repo.list('digits', io.signal)).length + 1;
   const v1 = await trainAndPublish(io.signal, repo, dir, String(first), ['--seed', String(first)]);
   io.line(`1. A data scientist trains digits v${first} and publishes it: held-out accuracy ${v1}`);
-  io.line(`2. An app developer's commit runs the pipeline (shipml run):`);
-  const r1 = await pipeline(`demo: commit + digits@${first}`, 'commit');
+
+  const git = await demoRepository(dir);
+  const server = await startServer(
+    dir,
+    serverConfig({
+      dir,
+      app,
+      repository: git.bare,
+      port: apiPort,
+      // npm's own cache: the clean checkout's `npm ci` installs from it, not the network.
+      env: { npm_config_cache: io.env.npm_config_cache ?? join(io.env.HOME ?? homedir(), '.npm') },
+    }),
+    apiPort,
+    io.env,
+  );
+  const api = apiClient(server.url, server.token, io.signal);
+  io.line(
+    `2. shipml server runs on ${server.url}: it builds ${app} on every push and every new model`,
+  );
+  const commit = await commitAndPush(
+    git,
+    demoConfig(dir, app, registry.address, port),
+    `digits, shipped by the demo (${new Date().toISOString()})`,
+  );
+  io.line(
+    `3. An app developer pushes ${commit.slice(0, 12)}; the push webhook starts a run on the server:`,
+  );
+  const stage = (line: string) =>
+    io.line(`     ${line.length > 150 ? `${line.slice(0, 150)}…` : line}`);
+  const r1 = finished(
+    await followRun(api, await deliverPush(server, app, commit), stage, io.signal),
+  );
   const url = r1.url ?? `http://127.0.0.1:${port}/`;
   io.line(`   digits serves at ${url}`);
   io.line(`   live: ${describeLive(r1)}`);
@@ -147,7 +151,7 @@ export async function runDemo(io: DemoIo, options: DemoOptions): Promise<void> {
     String(second),
   ]);
   io.line(
-    `3. digits v${second} is published (accuracy ${v2}): the pipeline rebuilds only the model layer and rolls it out under load`,
+    `4. digits v${second} is published (accuracy ${v2}): the server's model watch rolls the live commit out with it, under load`,
   );
   const load = startLoad({
     url,
@@ -161,20 +165,22 @@ export async function runDemo(io: DemoIo, options: DemoOptions): Promise<void> {
       },
     ],
     ratePerSecond: 20,
-    maxSeconds: 120,
-    maxRequests: 2400,
+    maxSeconds: 600,
+    maxRequests: 12_000,
     observe: (body, req) =>
       req.path === '/version'
         ? `v${(JSON.parse(body) as { model: { version: string } }).model.version}`
         : undefined,
   });
   let r2: RunReport;
+  let report: Awaited<ReturnType<typeof load.stop>>;
   try {
-    r2 = await pipeline(`new model digits@${second}`, 'model');
+    const id = await runFor(api, app, `digits@${second}`, io.signal);
+    r2 = finished(await followRun(api, id, stage, io.signal));
   } finally {
     await new Promise((r) => setTimeout(r, 1000));
+    report = await load.stop();
   }
-  const report = await load.stop();
   io.line(`   layers: ${layerChanges(r1, r2)}`);
   const push = r2.stages.find((s) => s.name === 'push');
   if (push) io.line(`   push: ${push.detail.replace(/^.*\(/, '(')}`);
@@ -191,22 +197,37 @@ export async function runDemo(io: DemoIo, options: DemoOptions): Promise<void> {
     '1',
   ]);
   io.line(
-    `4. A rushed digits v${third} (one epoch, accuracy ${v3}) is published: the quality gate stops it`,
+    `5. A rushed digits v${third} (one epoch, accuracy ${v3}) is published: the quality gate stops it`,
   );
-  try {
-    await pipeline(`new model digits@${third}`, 'model');
+  const r3 = await followRun(
+    api,
+    await runFor(api, app, `digits@${third}`, io.signal),
+    stage,
+    io.signal,
+  );
+  if (r3.status === 'succeeded')
     io.line('   (the gate let it through: its accuracy met the threshold)');
-  } catch (err) {
-    if (!(err instanceof RunFailedError)) throw err;
-    io.line(`   stopped at ${err.report.failure?.stage}: ${err.report.failure?.message}`);
-    io.line(`   live: ${describeLive(err.report)} (unchanged)`);
+  else {
+    const failure = r3.report?.failure;
+    io.line(`   stopped at ${failure?.stage}: ${failure?.message ?? r3.error}`);
+    if (r3.report) io.line(`   live: ${describeLive(r3.report)} (unchanged)`);
   }
   const version = (await (await fetch(new URL('/version', url))).json()) as {
     model: { version: string };
   };
   io.line('');
   io.line(`digits serves at ${url} (model v${version.model.version}); draw a digit there.`);
-  io.line(
-    `Try: curl ${url}version    shipml status -c ${configFile} --history    shipml demo --stop`,
-  );
+  io.line(`The server keeps running on ${server.url} (its log: ${server.log}). Try:`);
+  io.line(`  SHIPML_SERVER=${server.url} SHIPML_TOKEN=$(cat ${server.tokenFile}) shipml runs list`);
+  io.line(`  curl ${url}version    shipml demo --stop`);
+}
+
+/** A run that did not succeed ends the demo with its reason. */
+function finished(run: ApiRun): RunReport {
+  if (run.status !== 'succeeded' || !run.report)
+    throw new ExternalServiceError(
+      `run ${run.id} ${run.status}: ${run.report?.failure ? `${run.report.failure.stage}: ${run.report.failure.message}` : run.error}`,
+      { retryable: false },
+    );
+  return run.report;
 }
