@@ -23,7 +23,12 @@ export function scheduleTrigger(options: ScheduleTriggerOptions, app: TriggerApp
     },
     async check(ctx: WatchContext, at: Date): Promise<TriggerRequest[]> {
       if (!(await ctx.claimFire(id, at))) return [];
-      const cause = { trigger: 'schedule', source: 'schedule', schedule: label } as const;
+      const cause = {
+        trigger: 'schedule',
+        source: 'schedule',
+        schedule: label,
+        detail: `fire at ${at.toISOString()}`,
+      } as const;
       if (options.action === 'run') return [{ kind: 'run', cause, branch }];
       const image = await ctx.lastSuccessfulImage(branch);
       if (!image) {
