@@ -180,6 +180,16 @@ describe('shipml build (native Node.js builder)', () => {
     expect(again.digest).toBe(first.digest);
   });
 
+  it('a fresh checkout of the same code (new inodes and times) reuses the cached layers by content', async () => {
+    const checkout = join(work, 'fresh-checkout', 'app');
+    await mkdir(join(work, 'fresh-checkout'), { recursive: true });
+    await cp(app, checkout, { recursive: true }); // new inodes, new mtimes: the stat key misses
+    const fresh = await build([], checkout);
+    expect(status(fresh)).toEqual(['dependencies:cached', 'app:cached', 'model:recorded']);
+    expect(fresh.digest).toBe(first.digest);
+    await rm(join(work, 'fresh-checkout'), { recursive: true, force: true });
+  });
+
   it('nothing changed: nothing rebuilt, nothing uploaded', async () => {
     const same = await build(['--push']);
     expect(same.digest).toBe(first.digest);
