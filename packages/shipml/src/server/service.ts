@@ -90,7 +90,13 @@ export class Service {
       }
     }
     this.watches = watches;
-    const slots = options.worker ? Math.max(1, config.worker.slots) : 0;
+    // A server honours `worker.slots: 0` (it only serves: the schema's promise); a worker
+    // process (no watches) exists to work, so it takes at least one run.
+    const slots = !options.worker
+      ? 0
+      : options.watches
+        ? config.worker.slots
+        : Math.max(1, config.worker.slots);
     if (slots > 0) {
       this.worker = new Worker({
         id: this.workerId,

@@ -5,20 +5,25 @@
 import { NotFoundError } from '../../core/errors.js';
 import type { StoreContext } from './queue.js';
 import { logFromRow, runFromRow } from './rows.js';
+import { resolveSuperseded } from './superseded.js';
 import type { LogLine, RunFilter, RunRecord } from './types.js';
 
 /** Rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits. */
 const INSERT_CHUNK = 500;
 
-export async function getRun({ db }: StoreContext, id: string): Promise<RunRecord | undefined> {
-  const row = await db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? runFromRow(row) : undefined;
+export async function getRun(ctx: StoreContext, id: string): Promise<RunRecord | undefined> {
+  const row = await ctx.db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  const run = runFromRow(row);
+  await resolveSuperseded(ctx, [run]);
+  return run;
 }
 
 export async function listRuns(
-  { db }: StoreContext,
+  ctx: StoreContext,
   filter: RunFilter,
 ): Promise<{ runs: RunRecord[]; next: string | undefined }> {
+  const { db } = ctx;
   const limit = Math.min(Math.max(Math.trunc(filter.limit ?? 50), 1), 500);
   const before = filter.before;
   const rows = await db
@@ -37,6 +42,7 @@ export async function listRuns(
     .limit(limit + 1) // one more tells whether a next page exists
     .execute();
   const runs = rows.slice(0, limit).map(runFromRow);
+  await resolveSuperseded(ctx, runs);
   return { runs, next: rows.length > limit ? runs.at(-1)?.id : undefined };
 }
 

@@ -68,15 +68,8 @@ export async function enqueue(
         .returning('id')
         .execute();
       superseded = rows.map((r) => r.id);
-      // Runs these had replaced now point at the newest too: "which run carries my push?"
-      // has one answer, the run that will build it.
-      if (superseded.length > 0)
-        await trx
-          .updateTable('runs')
-          .set({ superseded_by: id })
-          .where('status', '=', 'superseded')
-          .where('superseded_by', 'in', superseded)
-          .execute();
+      // Runs these had replaced keep pointing at them: readers follow the links to the
+      // newest (superseded.ts), so a push costs the same however long its burst is.
     }
     const row = await trx
       .insertInto('runs')

@@ -78,7 +78,7 @@ export interface RunRecord extends RunRequest {
   cancelRequested: boolean;
   /**
    * The run that replaced this one (status superseded): always the newest of the burst, the
-   * one that will build it (earlier superseded runs are re-pointed when it is superseded).
+   * one that will build it (read by following the burst's links: superseded.ts).
    */
   supersededBy: string | undefined;
   /** The skip rule's key (pipeline/runs.ts inputsKey) once the run resolved its inputs. */
