@@ -154,6 +154,8 @@ describe('SIGKILL of shipml server mid-run (SQLite)', () => {
     const log = second.output();
     expect(log).toMatch(new RegExp(`run ${runId} of tiny was interrupted`));
     expect(log).toMatch(/queued again \(retry of /);
+    // The killed server's worktree was removed when the next one started.
+    expect(log).toMatch(/removed 1 worktree\(s\) a previous process left behind/);
 
     // The orphan: report what it did (it is not the service's any more: nothing records it).
     const orphanEnd = m.find((x) => x.what === 'end' && x.pid === victim.pid);

@@ -90,6 +90,10 @@ export class Service {
       }
     }
     this.watches = watches;
+    if (options.worker) {
+      const stale = await this.workspaces.clean();
+      if (stale > 0) this.log(`removed ${stale} worktree(s) a previous process left behind`);
+    }
     // A server honours `worker.slots: 0` (it only serves: the schema's promise); a worker
     // process (no watches) exists to work, so it takes at least one run.
     const slots = !options.worker

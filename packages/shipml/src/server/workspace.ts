@@ -9,7 +9,7 @@
  * in the app's environment (GIT_SSH_COMMAND). Errors name the repository without them.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExternalServiceError, ConfigError } from '../core/errors.js';
 import { runProcess } from '../core/process.js';
@@ -35,6 +35,23 @@ export class Workspaces {
     private readonly dataDir: string,
     private readonly env: NodeJS.ProcessEnv,
   ) {}
+
+  /**
+   * Removes the worktrees a previous process left behind (it was killed mid-run): at start,
+   * before this process runs anything, every worktree under work/ is stale.
+   */
+  async clean(): Promise<number> {
+    const work = join(this.dataDir, 'work');
+    const stale = await readdir(work).catch(() => [] as string[]);
+    await rm(work, { recursive: true, force: true });
+    const repos = join(this.dataDir, 'repos');
+    for (const mirror of await readdir(repos).catch(() => [] as string[]))
+      await runProcess('git', ['-C', join(repos, mirror), 'worktree', 'prune'], {
+        env: this.env,
+        timeoutMs: 60_000,
+      }).catch(() => undefined);
+    return stale.length;
+  }
 
   /** The mirror's path for a repository URL (stable, and distinct per URL). */
   mirrorOf(repository: string): string {
