@@ -6,6 +6,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Service } from '../service.js';
+import { dashboardRoutes } from '../dashboard/index.js';
 import { errorAnswer, HttpError } from './errors.js';
 import { webhookRoute } from './hooks.js';
 import { openApiDocument } from './openapi.js';
@@ -88,6 +89,7 @@ export async function httpServer(service: Service, version: string): Promise<Fas
   logTextRoute(app, service, guard);
   eventsRoute(app, service, guard);
   webhookRoute(app, service);
+  await dashboardRoutes(app, service, guard);
 
   // Public like /healthz (a scraper has no token): app names and counts, nothing secret.
   app.get('/metrics', async (_req, reply) => {
