@@ -44,6 +44,7 @@ if [ "${BENCH_BUILD:-0}" = 1 ] || [ ! -f "$CLI" ]; then
 fi
 
 CHILD=
+# shellcheck disable=SC2317 # called by the trap below
 cleanup() { [ -z "$CHILD" ] || kill -TERM "$CHILD" 2>/dev/null || true; }
 trap cleanup EXIT
 trap 'exit 130' INT

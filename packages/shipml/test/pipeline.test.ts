@@ -142,11 +142,13 @@ describe('shipml run', () => {
     expect(r.stages.map((s) => [s.name, s.status])).toEqual([
       ['resolve', 'succeeded'],
       ['fetch-model', 'succeeded'],
+      ['prepare', 'skipped'],
       ['test', 'succeeded'],
       ['evaluate', 'skipped'],
       ['gate', 'succeeded'],
       ['build', 'succeeded'],
       ['push', 'succeeded'],
+      ['sign', 'skipped'],
       ['deploy', 'succeeded'],
       ['verify', 'succeeded'],
       ['record', 'succeeded'],
@@ -345,6 +347,7 @@ describe('shipml run', () => {
     expect(r.stages.map((s) => s.name)).toEqual([
       'resolve',
       'fetch-model',
+      'prepare',
       'test',
       'evaluate',
       'gate',

@@ -28,6 +28,8 @@ export async function finishImage(
     config: ConfigPatch;
     /** Env the builder sets before the user's (e.g. NODE_ENV). */
     builderEnv?: Record<string, string>;
+    /** The base image (the sign stage's SBOM and provenance name it by digest). */
+    base?: { name: string; digest: string } | undefined;
     blobs: BlobDir;
   },
 ): Promise<BuildResult> {
@@ -51,7 +53,17 @@ export async function finishImage(
     labels: { ...labels, ...(input.config.labels ?? {}) },
     created: input.created.toISOString(),
   });
-  return { image: withAnnotations(result, labels), layers: [...input.report, ...models.report] };
+  // OCI image-spec annotations.md: the base image's digest and name, on the manifest only.
+  const base: Record<string, string> = input.base
+    ? {
+        'org.opencontainers.image.base.digest': input.base.digest,
+        'org.opencontainers.image.base.name': input.base.name,
+      }
+    : {};
+  return {
+    image: withAnnotations(result, { ...labels, ...base }),
+    layers: [...input.report, ...models.report],
+  };
 }
 
 /** One layer per model (cached, recorded or built: see modelLayer), with its history line. */

@@ -5,6 +5,7 @@ import { releaseOf } from '../deploy/release.js';
 import { appName, deployConfig, deploySpec, type DeployConfig } from '../deploy/spec.js';
 import { deployTargets, type DeployTargetId } from '../deploy/registry.js';
 import { openTarget } from '../deploy/targets.js';
+import { enforceDeployPolicy } from '../pipeline/policy.js';
 import {
   canRender,
   type DeployEvent,
@@ -183,12 +184,27 @@ async function deployAction(ctx: CliContext, flags: DeployFlags, image?: string)
     ...(flags.replicas ? { replicas: flags.replicas } : {}),
     ...(flags.timeout ? { progressDeadlineSeconds: flags.timeout } : {}),
   };
-  const release = await releaseOf(image!, registryAccess(ctx, loaded, flags));
+  const access = registryAccess(ctx, loaded, flags);
+  const release = await releaseOf(image!, access);
+  // deploy.verify: verified by digest before the target is touched; a refusal changes nothing.
+  const verified = await enforceDeployPolicy(
+    release.image,
+    deploy.verify,
+    { configFile: loaded.file, cwd: ctx.cwd, env: ctx.env },
+    access,
+  );
+  if (!flags.json) for (const line of verified ?? []) ctx.output.note(line);
   const result = await target.deploy(release, spec, {
     signal: ctx.signal,
     onEvent: progress(ctx, flags.json),
   });
-  if (flags.json) return ctx.output.json({ app, target: target.kind, ...result });
+  if (flags.json)
+    return ctx.output.json({
+      app,
+      target: target.kind,
+      ...result,
+      ...(verified ? { verified } : {}),
+    });
   ctx.output.line(`deployed ${describe(result.revision)} in ${result.seconds} s`);
   if (result.url) ctx.output.line(`serving at ${result.url}`);
 }

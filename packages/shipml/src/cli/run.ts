@@ -71,7 +71,7 @@ export function pipelineCommands(run: CommandRunner): Command[] {
   const runCmd = pipelineFlags(
     new Command('run')
       .description(
-        'the whole pipeline: resolve → fetch model → test → evaluate → gate → build → push → deploy → verify → record',
+        'the whole pipeline: resolve → fetch model → test → evaluate → gate → build → push → sign → deploy → verify → record',
       )
       .option(
         '--until <stage>',
@@ -210,6 +210,10 @@ function summary(ctx: CliContext, r: RunReport): void {
   if (r.reusedFrom)
     ctx.output.line(`  reused  the image of run ${r.reusedFrom} (same commit, model and config)`);
   if (r.image) ctx.output.line(`  image   ${r.image.reference}`);
+  if (r.signed)
+    ctx.output.line(
+      `  signed  key ${r.signed.key.slice(0, 23)}: ${[`signature ${r.signed.signature}`, ...r.signed.attachments.map((a) => `${a.kind} ${a.envelope}`)].join(', ')}`,
+    );
   if (r.live) {
     const p = r.live.provenance;
     const what = [

@@ -127,6 +127,17 @@ export const ConfigSchema = z
       .strict()
       .optional(),
     deploy: DeployConfigSchema.optional(),
+    /** The sign stage (after push): off when absent. */
+    sign: z
+      .object({
+        /**
+         * The cosign private key (ECDSA P-256, cosign's PEM formats): a file, relative to this
+         * shipml.yaml, or `env://NAME`; an encrypted key's password is COSIGN_PASSWORD.
+         */
+        key: z.string().min(1),
+      })
+      .strict()
+      .optional(),
     cache: z
 
       .object({

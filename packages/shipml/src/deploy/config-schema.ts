@@ -31,6 +31,18 @@ export const DeployConfigSchema = z
     drainSeconds: z.number().int().min(0).max(600).default(5),
     /** Revisions kept for rollback. */
     historyLimit: z.number().int().min(1).max(100).default(10),
+    /**
+     * The deploy policy: deploy only images signed by this public key (a file relative to
+     * shipml.yaml, or `env://NAME`), with a signed SBOM and provenance unless turned off.
+     */
+    verify: z
+      .object({
+        key: z.string().min(1),
+        requireSbom: z.boolean().default(true),
+        requireProvenance: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
     ...sections,
   })
   .strict();

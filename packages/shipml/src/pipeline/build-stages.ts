@@ -1,6 +1,6 @@
 /**
- * The build half of a run: fetch the model, prepare, test, evaluate, gate, build, push. Each stage
- * must pass for the next to start, so a failing test or gate never pushes anything.
+ * The build half of a run: fetch the model, prepare, test, evaluate, gate, build, push, sign.
+ * Each stage must pass for the next to start, so a failing test or gate never pushes anything.
  */
 
 import { mkdir } from 'node:fs/promises';
@@ -18,6 +18,7 @@ import type { Manifest } from '../model-store/manifest.js';
 import { movedTagNotes, parseLocation, writeImage } from '../oci/locations.js';
 import { runCommand } from './command.js';
 import { evaluateGate, parseMetrics, type Metrics } from './gate.js';
+import { signStage } from './sign-stage.js';
 import type { StageName } from './types.js';
 import { type Run, StageFailure, reached, type BuildRunOptions } from './run-state.js';
 
@@ -171,6 +172,7 @@ export async function buildStages(
       : '';
     return `${written.reference} (tags ${tags.join(', ')}; ${(bytes / (1024 * 1024)).toFixed(1)} MiB uploaded${movedNote})`;
   });
+  await signStage(run, options, { manifest, image: built!.image });
   return release;
 }
 

@@ -1,12 +1,14 @@
 /**
  * The release half of a run: deploy, then verify through the load balancer; a failed verify
- * rolls the target back to the previous revision (or removes a first release).
+ * rolls the target back to the previous revision (or removes a first release). With
+ * `deploy.verify` the image's signature and attestations are checked before the target is touched.
  */
 
 import { dirname } from 'node:path';
 import { releaseOf } from '../deploy/release.js';
 import { appName, deployConfig, deploySpec } from '../deploy/spec.js';
 import { RolloutError, type Release } from '../deploy/types.js';
+import { enforceDeployPolicy } from './policy.js';
 import { verifyRelease } from './verify.js';
 import { type Run, StageFailure, type PipelineOptions } from './run-state.js';
 
@@ -25,6 +27,14 @@ export async function releaseStages(
   const target = await run.deployTarget();
   let url: string | undefined;
   await run.stage('deploy', async () => {
+    // The deploy policy first: a refused image changes nothing on the target.
+    const verified = await enforceDeployPolicy(
+      release.image,
+      deploy.verify,
+      { configFile, cwd: dirname(configFile), env: options.env },
+      options.registry,
+    );
+    for (const line of verified ?? []) run.log('deploy', line);
     try {
       const result = await target.deploy(release, spec, {
         signal,
@@ -33,7 +43,8 @@ export async function releaseStages(
       url = result.url;
       run.report.live = result.revision;
       run.report.url = result.url;
-      return `revision ${result.revision.number} serves ${release.image} (${result.seconds} s)${url ? ` at ${url}` : ''}`;
+      const policy = verified ? ', signature and attestations verified' : '';
+      return `revision ${result.revision.number} serves ${release.image} (${result.seconds} s${policy})${url ? ` at ${url}` : ''}`;
     } catch (err) {
       if (err instanceof RolloutError) run.report.live = err.live;
       throw err;

@@ -34,6 +34,15 @@ const RunInputsSchema = z.object({
   configHash: z.string().min(1),
 });
 
+const SignedImageSchema = z.object({
+  key: z.string().min(1),
+  signature: digest,
+  attachments: z.array(
+    z.object({ kind: z.enum(['sbom', 'provenance']), envelope: digest, referrer: digest }),
+  ),
+  reusedFrom: z.string().min(1).optional(),
+});
+
 export const RunReportSchema = z.object({
   id: z.string().min(1),
   kind: z.enum(['run', 'release']),
@@ -57,6 +66,8 @@ export const RunReportSchema = z.object({
     ),
   ),
   metrics: orUndefined(z.record(z.string(), z.number())),
+  // Optional (not orUndefined): reports written before the sign stage have no such key.
+  signed: SignedImageSchema.optional(),
   stages: z.array(StageReportSchema),
   live: orUndefined(RevisionSchema),
   url: orUndefined(z.string()),

@@ -1,6 +1,6 @@
 /**
  * The pipeline: resolve inputs → fetch model (verified) → prepare → test → evaluate → gate → build →
- * push → deploy → verify → record. `runPipeline` is the build pipeline (and, without
+ * push → sign → deploy → verify → record. `runPipeline` is the build pipeline (and, without
  * `until`, the release too); `releasePipeline` deploys an image already built.
  *
  * A failing stage stops the run; nothing after it runs, so a failed gate never pushes and a
@@ -20,6 +20,7 @@ import type { Manifest } from '../model-store/manifest.js';
 import type { RunInputs, RunReport } from './types.js';
 import { buildStages } from './build-stages.js';
 import { releaseStages } from './release-stages.js';
+import { signStage } from './sign-stage.js';
 import {
   Run,
   reached,
@@ -65,6 +66,7 @@ export async function runPipeline(options: BuildRunOptions): Promise<RunReport> 
         'push',
       ] as const)
         run.skip(stage, why);
+      await signStage(run, options, { manifest, reused: previous });
     } else {
       built = await buildStages(run, options, appDir, manifest);
     }

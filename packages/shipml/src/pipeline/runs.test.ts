@@ -135,7 +135,7 @@ describe('RunStore', () => {
   it('reads a report with keys it does not know (written by a newer ShipML)', async () => {
     await plant(
       '20260101T000000Z-aaaaaa',
-      JSON.stringify({ ...report('20260101T000000Z-aaaaaa'), signed: true }),
+      JSON.stringify({ ...report('20260101T000000Z-aaaaaa'), attestedBy: 'a future ShipML' }),
     );
     expect((await store.lastSuccessWith(inputs))?.id).toBe('20260101T000000Z-aaaaaa');
   });

@@ -13,6 +13,7 @@ export const STAGES = [
   'gate',
   'build',
   'push',
+  'sign',
   'deploy',
   'verify',
   'record',
@@ -62,10 +63,24 @@ export interface RunReport {
   /** The image's layers as built (or reused): what changed since the last build shows here. */
   layers: Array<{ kind: string; digest: string; size: number; status: string }> | undefined;
   metrics: Record<string, number> | undefined;
+  /** What the sign stage attached to the image (absent: not signed by this run). */
+  signed?: SignedImage | undefined;
   stages: StageReport[];
   /** What serves after the run (undefined when it stopped before deploying). */
   live: Revision | undefined;
   url: string | undefined;
+}
+
+/** The signature and attestations on the image, by digest (run report `signed`). */
+export interface SignedImage {
+  /** `SHA256:<hex>` of the signing key's public half. */
+  key: string;
+  /** The cosign signature manifest (`sha256-<digest>.sig`). */
+  signature: string;
+  /** One per attestation: the DSSE envelope blob and the OCI 1.1 referrer manifest listing it. */
+  attachments: Array<{ kind: 'sbom' | 'provenance'; envelope: string; referrer: string }>;
+  /** Set when this run did not sign: the run whose signature the reused image carries. */
+  reusedFrom?: string | undefined;
 }
 
 /** What a running pipeline tells its display. */

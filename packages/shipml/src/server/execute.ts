@@ -33,6 +33,7 @@ const RETRYABLE_STAGES: ReadonlySet<StageName> = new Set([
   'fetch-model',
   'build',
   'push',
+  'sign',
 ]);
 
 export interface ExecuteContext {
@@ -128,7 +129,7 @@ async function executeOnce(run: RunRecord, app: AppConfig, ctx: ExecuteContext):
             openTarget: targetOpenerOf(use),
             repo: await appRepository(loaded, env, cacheDir),
             modelRef: run.modelRef,
-            until: run.deploys ? undefined : 'push',
+            until: run.deploys ? undefined : 'sign',
           });
     return {
       status: 'succeeded',

@@ -79,6 +79,7 @@ export const nodeBuilder: ImageBuilder<NodeBuilderOptions> = {
       version: await appVersion(input.appDir),
       config: { ...input.config, workdir },
       builderEnv: { NODE_ENV: 'production' },
+      base: { name: options.base, digest: base.digest },
       blobs: input.blobs,
     });
   },
