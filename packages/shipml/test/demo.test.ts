@@ -49,6 +49,9 @@ describe('shipml demo', () => {
       /^1\. A data scientist trains digits v1 and publishes it: held-out accuracy 0\.9\d+$/m,
     );
     expect(out.stdout).toContain(`shipml server runs on http://127.0.0.1:${apiPort}`);
+    expect(out.stdout).toContain(
+      `Dashboard: http://127.0.0.1:${apiPort}/ui/ (sign in with the token in`,
+    );
     expect(out.stdout).toMatch(
       /^3\. An app developer pushes [0-9a-f]{12}; the push webhook starts a run/m,
     );

@@ -217,7 +217,8 @@ export async function runDemo(io: DemoIo, options: DemoOptions): Promise<void> {
   };
   io.line('');
   io.line(`digits serves at ${url} (model v${version.model.version}); draw a digit there.`);
-  io.line(`The server keeps running on ${server.url} (its log: ${server.log}). Try:`);
+  io.line(`The server keeps running on ${server.url} (its log: ${server.log}).`);
+  io.line(`Dashboard: ${server.url}/ui/ (sign in with the token in ${server.tokenFile}). Try:`);
   io.line(`  SHIPML_SERVER=${server.url} SHIPML_TOKEN=$(cat ${server.tokenFile}) shipml runs list`);
   io.line(`  curl ${url}version    shipml demo --stop`);
 }
