@@ -21,6 +21,7 @@ if [ ! -d examples/digits/node_modules ] || [ examples/digits/package-lock.json 
   log "npm ci (examples/digits)"
   (cd examples/digits && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund)
 fi
+scripts/native-cache.sh # the next npm ci skips compiling better-sqlite3
 [ -f packages/shipml/dist/cli/main.js ] || npm run build --workspaces --if-present
 (cd examples/digits && npm run -s build)
 

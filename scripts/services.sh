@@ -43,6 +43,7 @@ install() {
     log "npm ci"
     (cd "$ROOT" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund)
   fi
+  "$ROOT/scripts/native-cache.sh" # the next npm ci skips compiling better-sqlite3
   local digits=$ROOT/examples/digits
   if [ ! -d "$digits/node_modules" ] || [ "$digits/package-lock.json" -nt "$digits/node_modules/.package-lock.json" ]; then
     log "npm ci (examples/digits)"
