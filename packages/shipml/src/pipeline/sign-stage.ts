@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fingerprintOf, loadSigningKey, type SigningKey } from '../attest/keys.js';
-import { signRelease, type SignReleaseInput } from '../attest/release.js';
+import type { SignReleaseInput } from '../attest/release.js';
 import { verifyImage } from '../attest/verify.js';
 import type { Manifest } from '../model-store/manifest.js';
 import { parseLocation } from '../oci/locations.js';
@@ -79,6 +79,8 @@ export async function signStage(
   }
 
   await run.stage('sign', async () => {
+    // Loaded on use: the SBOM builder (CycloneDX library) only when something is signed.
+    const { signRelease } = await import('../attest/release.js');
     const result = await signRelease(signInput(run, options, facts, key, pushed.reference));
     const signed: SignedImage = {
       key: fingerprint,
