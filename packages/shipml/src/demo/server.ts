@@ -15,7 +15,13 @@ import { ExternalServiceError } from '../core/errors.js';
 import { createToken } from '../server/api/tokens.js';
 import { defaultServiceStoreUrl, openServiceStore } from '../server/store/registry.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** The built CLI (from dist/, or from src/ when this module runs as TypeScript in tests). */
+const CLI = fileURLToPath(
+  new URL(
+    import.meta.url.endsWith('.ts') ? '../../dist/cli/main.js' : '../cli/main.js',
+    import.meta.url,
+  ),
+);
 
 export interface DemoServer {
   url: string;
@@ -89,17 +95,23 @@ export async function startServer(
     stdio: ['ignore', out.fd, out.fd],
     env: { ...env, SHIPML_DEMO_HOOK_SECRET: hookSecret },
   });
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
   child.unref();
   await out.close();
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150 && !(await answers(url)); i++) await sleep(100);
-  if (!(await answers(url)))
+  for (let i = 0; i < 600 && exited === undefined && !(await answers(url)); i++) await sleep(100);
+  if (!(await answers(url))) {
+    const last = (await readFile(log, 'utf8').catch(() => ''))
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' | ');
     throw new ExternalServiceError(
-      `the demo's shipml server did not start on ${url} (its log: ${log})`,
-      {
-        retryable: false,
-      },
+      `the demo's shipml server did not start on ${url}${exited !== undefined ? ` (it exited with ${exited})` : ''}${last ? `: ${last}` : ''} (its log: ${log})`,
+      { retryable: false },
     );
+  }
   const server: DemoServer = { url, pid: child.pid!, hookSecret, token, tokenFile, config, log };
   await writeFileAtomic(join(dir, 'server.json'), JSON.stringify({ pid: server.pid, url }) + '\n');
   return server;
