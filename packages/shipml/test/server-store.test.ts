@@ -132,6 +132,7 @@ describe('migrations', () => {
     const db = new BetterSqlite3(join(work, 'migrate.db'), { readonly: true });
     expect(db.prepare('select name from kysely_migration').all()).toEqual([
       { name: '001-initial' },
+      { name: '002-coalescing-index' },
     ]);
     db.close();
   });

@@ -8,7 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError, NotFoundError } from '../core/errors.js';
 import type { Redactor } from '../core/redact.js';
 import { openServiceStore, defaultServiceStoreUrl } from './store/registry.js';
-import type { RunRecord, RunRequest, ServiceStore } from './store/types.js';
+import type {
+  DeliveryRecord,
+  IntakeResult,
+  RunRecord,
+  RunRequest,
+  ServiceStore,
+} from './store/types.js';
 import type { AppConfig } from './config/schema.js';
 import type { LoadedServerConfig } from './config/load.js';
 import { openTrigger } from './triggers/registry.js';
@@ -30,6 +36,18 @@ export interface ServiceOptions {
   watches: boolean;
   /** Shorter infrastructure-retry backoff (tests). */
   retryDelaysMs?: readonly number[];
+}
+
+/** What the store queues for a trigger's request: the app's defaults filled in. */
+function runRequest(app: AppConfig, r: TriggerRequest): RunRequest {
+  if (r.kind === 'release' && !r.image)
+    throw new ConfigError('a release needs the image to deploy');
+  return {
+    ...r,
+    app: app.name,
+    branch: r.branch ?? (r.commit ? undefined : app.branches[0]),
+    deploys: r.kind === 'release' || app.release === 'on-success',
+  };
 }
 
 export class Service {
@@ -143,25 +161,48 @@ export class Service {
     const app = this.app(appName);
     const queued = [];
     for (const r of requests) {
-      if (r.kind === 'release' && !r.image)
-        throw new ConfigError('a release needs the image to deploy');
-      const request: RunRequest = {
-        ...r,
-        app: app.name,
-        branch: r.branch ?? (r.commit ? undefined : app.branches[0]),
-        deploys: r.kind === 'release' || app.release === 'on-success',
-      };
-      const result = await this.store.enqueue(request, {
+      const result = await this.store.enqueue(runRequest(app, r), {
         now: new Date().toISOString(),
         coalesce: true,
       });
-      this.log(
-        `${app.name}: queued ${result.run.kind} ${result.run.id} (${r.cause.trigger} via ${r.cause.source}${r.commit ? `, commit ${r.commit.slice(0, 12)}` : ''}${r.modelRef ? `, model ${r.modelRef}` : ''})${result.superseded.length ? `; superseded ${result.superseded.length}` : ''}`,
-      );
+      this.logQueued(app, r, result);
       queued.push(result);
     }
     this.worker?.notify();
     return queued;
+  }
+
+  /**
+   * Records a webhook delivery and queues what it asks for, in one store transaction (shared
+   * with concurrent deliveries): a duplicate queues nothing.
+   */
+  async receive(
+    delivery: DeliveryRecord,
+    requests: readonly TriggerRequest[],
+  ): Promise<IntakeResult> {
+    const app = this.app(delivery.app);
+    const result = await this.store.receive({
+      delivery,
+      requests: requests.map((r) => runRequest(app, r)),
+    });
+    this.metrics.delivery(
+      app.name,
+      delivery.source,
+      result.delivery === 'duplicate' ? 'duplicate' : delivery.result,
+    );
+    result.queued.forEach((q, i) => this.logQueued(app, requests[i]!, q));
+    if (result.queued.length > 0) this.worker?.notify();
+    return result;
+  }
+
+  private logQueued(
+    app: AppConfig,
+    r: TriggerRequest,
+    { run, superseded }: { run: RunRecord; superseded: string[] },
+  ): void {
+    this.log(
+      `${app.name}: queued ${run.kind} ${run.id} (${r.cause.trigger} via ${r.cause.source}${r.commit ? `, commit ${r.commit.slice(0, 12)}` : ''}${r.modelRef ? `, model ${r.modelRef}` : ''})${superseded.length ? `; superseded ${superseded.length}` : ''}`,
+    );
   }
 
   /** Cancels a run: a queued one at once, a running one through its worker (any worker). */

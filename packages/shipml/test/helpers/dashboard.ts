@@ -214,21 +214,19 @@ export async function seedRuns(dataDir: string, app: string, count: number): Pro
         report,
       });
     }
-    await store.recordDelivery({
-      source: 'github',
-      id: 'd-ok',
-      app,
-      result: 'accepted',
-      detail: '1 request(s)',
-      at: new Date().toISOString(),
+    const delivery = { source: 'github', app, at: new Date().toISOString() };
+    await store.receive({
+      delivery: { ...delivery, id: 'd-ok', result: 'accepted', detail: '1 request(s)' },
+      requests: [],
     });
-    await store.recordDelivery({
-      source: 'github',
-      id: undefined,
-      app,
-      result: 'rejected',
-      detail: 'the signature does not match',
-      at: new Date().toISOString(),
+    await store.receive({
+      delivery: {
+        ...delivery,
+        id: undefined,
+        result: 'rejected',
+        detail: 'the signature does not match',
+      },
+      requests: [],
     });
   } finally {
     await store.close();

@@ -27,26 +27,14 @@ export function webhookRoute(app: FastifyInstance, service: Service): void {
       headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const verdict = trigger.receive({ headers, body });
-    const at = new Date().toISOString();
-    const record = async (
-      result: 'accepted' | 'duplicate' | 'ignored' | 'rejected',
+    const delivery = (
+      result: 'accepted' | 'ignored' | 'rejected',
       id: string | undefined,
       detail: string,
-    ) => {
-      const fresh = await service.store.recordDelivery({
-        source: type,
-        id,
-        app: name,
-        result,
-        detail,
-        at,
-      });
-      service.metrics.delivery(name, type, fresh === 'duplicate' ? 'duplicate' : result);
-      return fresh;
-    };
+    ) => ({ source: type, id, app: name, result, detail, at: new Date().toISOString() });
     switch (verdict.result) {
       case 'rejected':
-        await record('rejected', undefined, verdict.reason);
+        await service.receive(delivery('rejected', undefined, verdict.reason), []);
         service.log(`${name}: ${type} webhook rejected (${verdict.status}): ${verdict.reason}`);
         return reply.status(verdict.status).send({
           error: {
@@ -55,24 +43,24 @@ export function webhookRoute(app: FastifyInstance, service: Service): void {
           },
         });
       case 'pong':
-        await record('ignored', verdict.deliveryId, 'ping');
+        await service.receive(delivery('ignored', verdict.deliveryId, 'ping'), []);
         return reply.send({ result: 'pong' });
       case 'ignored':
-        await record('ignored', verdict.deliveryId, verdict.reason);
+        await service.receive(delivery('ignored', verdict.deliveryId, verdict.reason), []);
         return reply.send({ result: 'ignored', reason: verdict.reason });
       case 'accepted': {
-        const fresh = await record(
-          'accepted',
-          verdict.deliveryId,
-          `${verdict.requests.length} request(s)`,
+        const received = await service.receive(
+          delivery('accepted', verdict.deliveryId, `${verdict.requests.length} request(s)`),
+          verdict.requests,
         );
-        if (fresh === 'duplicate')
+        if (received.delivery === 'duplicate')
           return reply.send({
             result: 'duplicate',
             reason: `delivery ${verdict.deliveryId} was already received`,
           });
-        const queued = await service.submit(name, verdict.requests);
-        return reply.status(202).send({ result: 'accepted', runs: queued.map((q) => q.run.id) });
+        return reply
+          .status(202)
+          .send({ result: 'accepted', runs: received.queued.map((q) => q.run.id) });
       }
     }
   });

@@ -128,13 +128,15 @@ export function historyCases(
       detail: 'queued',
       at: at(0),
     });
-    expect(await store().recordDelivery(delivery('d1'))).toBe('new');
-    expect(await store().recordDelivery(delivery('d1'))).toBe('duplicate');
-    expect(await store().recordDelivery({ ...delivery('d1'), app: uniqueApp() })).toBe('new');
-    expect(await store().recordDelivery({ ...delivery('d1'), source: 'azure' })).toBe('new');
-    expect(await store().recordDelivery(delivery(undefined, 'rejected'))).toBe('new');
+    const receive = (s: ServiceStore, d: ReturnType<typeof delivery>) =>
+      s.receive({ delivery: d, requests: [] }).then((r) => r.delivery);
+    expect(await receive(store(), delivery('d1'))).toBe('new');
+    expect(await receive(store(), delivery('d1'))).toBe('duplicate');
+    expect(await receive(store(), { ...delivery('d1'), app: uniqueApp() })).toBe('new');
+    expect(await receive(store(), { ...delivery('d1'), source: 'azure' })).toBe('new');
+    expect(await receive(store(), delivery(undefined, 'rejected'))).toBe('new');
     const raced = await concurrently([store(), ...(await others(2))], 5, (s) =>
-      s.recordDelivery(delivery('d2')),
+      receive(s, delivery('d2')),
     );
     expect(raced.filter((r) => r === 'new')).toHaveLength(1);
     const listed = await store().listDeliveries({ app });
@@ -147,6 +149,42 @@ export function historyCases(
     ).toEqual(['d1', 'd1', 'd2']);
     expect(listed.find((d) => d.result === 'rejected')?.id).toBeUndefined();
     expect(await store().listDeliveries({ app, limit: 2 })).toHaveLength(2);
+  });
+
+  it("queues an accepted delivery's runs with it, once, and coalesces them", async () => {
+    const app = uniqueApp();
+    const other = uniqueApp();
+    const delivery = (id: string, forApp = app, result: 'accepted' | 'ignored' = 'accepted') => ({
+      source: 'generic',
+      id,
+      app: forApp,
+      result,
+      detail: '',
+      at: at(0),
+    });
+    // Concurrent deliveries (one group commit) for two apps, with a replay among them.
+    const results = await Promise.all([
+      store().receive({ delivery: delivery('a'), requests: [request(app, { commit: 'c1' })] }),
+      store().receive({ delivery: delivery('b'), requests: [request(app, { commit: 'c2' })] }),
+      store().receive({ delivery: delivery('a'), requests: [request(app, { commit: 'c1' })] }),
+      store().receive({ delivery: delivery('x', other), requests: [request(other)] }),
+      store().receive({ delivery: delivery('i', app, 'ignored'), requests: [request(app)] }),
+    ]);
+    expect(results.map((r) => [r.delivery, r.queued.length])).toEqual([
+      ['new', 1],
+      ['new', 1],
+      ['duplicate', 0],
+      ['new', 1],
+      ['new', 0],
+    ]);
+    const [first, second] = [results[0]!.queued[0]!.run, results[1]!.queued[0]!.run];
+    expect(results[1]!.queued[0]!.superseded).toEqual([first.id]);
+    const queued = (await store().listRuns({ app })).runs;
+    expect(queued.map((r) => [r.id, r.status])).toEqual([
+      [second.id, 'queued'],
+      [first.id, 'superseded'],
+    ]);
+    expect((await store().listRuns({ app: other })).runs).toHaveLength(1);
   });
 
   it('gives each schedule fire to exactly one caller', async () => {

@@ -8,26 +8,31 @@ import type { StoreContext } from './queue.js';
 import { deliveryFromRow, tokenFromRow } from './rows.js';
 import type { DeliveryRecord, TokenRecord } from './types.js';
 
-export async function recordDelivery(
+/**
+ * Records deliveries, in order, in two statements however many there are. An accepted
+ * delivery whose (source, app, id) was accepted before — or earlier in the same batch — is
+ * `duplicate` and recorded as such.
+ */
+export async function recordDeliveries(
   { db }: StoreContext,
-  d: DeliveryRecord,
-): Promise<'new' | 'duplicate'> {
-  const row = {
+  deliveries: readonly DeliveryRecord[],
+): Promise<Array<'new' | 'duplicate'>> {
+  if (deliveries.length === 0) return [];
+  const rowOf = (d: DeliveryRecord) => ({
     source: d.source,
     delivery_id: d.id ?? null,
     app: d.app,
     result: d.result,
     detail: d.detail,
     at: d.at,
-  };
-  if (d.result !== 'accepted' || d.id === undefined) {
-    await db.insertInto('deliveries').values(row).execute();
-    return 'new';
-  }
-  // The partial unique index decides: of two racing replays exactly one insert lands.
+  });
+  const keyOf = (source: string, app: string, id: string | null) =>
+    JSON.stringify([source, app, id]);
+  // The partial unique index decides: of two racing replays exactly one insert lands (the
+  // first of a batch: rows are inserted in order). Other results never conflict with it.
   const inserted = await db
     .insertInto('deliveries')
-    .values(row)
+    .values(deliveries.map(rowOf))
     .onConflict((oc) =>
       // A literal, not a parameter: SQLite matches the partial index by its WHERE's text.
       oc
@@ -35,14 +40,31 @@ export async function recordDelivery(
         .where('result', '=', sql.lit('accepted'))
         .doNothing(),
     )
-    .returning('position')
-    .executeTakeFirst();
-  if (inserted) return 'new';
-  await db
-    .insertInto('deliveries')
-    .values({ ...row, result: 'duplicate', detail: 'replayed delivery: already accepted' })
+    .returning(['source', 'app', 'delivery_id', 'result'])
     .execute();
-  return 'duplicate';
+  const landed = new Set(
+    inserted
+      .filter((r) => r.result === 'accepted')
+      .map((r) => keyOf(r.source, r.app, r.delivery_id)),
+  );
+  const fresh = deliveries.map((d) => {
+    if (d.result !== 'accepted' || d.id === undefined) return 'new' as const;
+    const key = keyOf(d.source, d.app, d.id);
+    return landed.delete(key) ? ('new' as const) : ('duplicate' as const);
+  });
+  const duplicates = deliveries.filter((_, i) => fresh[i] === 'duplicate');
+  if (duplicates.length > 0)
+    await db
+      .insertInto('deliveries')
+      .values(
+        duplicates.map((d) => ({
+          ...rowOf(d),
+          result: 'duplicate',
+          detail: 'replayed delivery: already accepted',
+        })),
+      )
+      .execute();
+  return fresh;
 }
 
 export async function listDeliveries(

@@ -5,18 +5,21 @@
  */
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import { storeError, type StoreDialect } from './dialect.js';
+import { GroupCommit } from './group-commit.js';
 import * as history from './history.js';
+import * as intake from './intake.js';
 import { initial } from './migrations/001-initial.js';
+import { coalescingIndex } from './migrations/002-coalescing-index.js';
 import * as leases from './leases.js';
 import * as queue from './queue.js';
 import * as records from './records.js';
 import type { StoreContext } from './queue.js';
 import type { Database } from './tables.js';
-import type { ServiceStore } from './types.js';
+import type { Intake, IntakeResult, ServiceStore } from './types.js';
 
 /** Every migration, in order: names sort as they apply. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
-  return { '001-initial': initial(dialect.kind) };
+  return { '001-initial': initial(dialect.kind), '002-coalescing-index': coalescingIndex };
 }
 
 export class KyselyServiceStore implements ServiceStore {
@@ -95,8 +98,10 @@ export class KyselyServiceStore implements ServiceStore {
   readLog: ServiceStore['readLog'] = (runId, afterSeq, limit) =>
     this.guard('read log', (c) => history.readLog(c, runId, afterSeq, limit));
 
-  recordDelivery: ServiceStore['recordDelivery'] = (d) =>
-    this.guard('record delivery', (c) => records.recordDelivery(c, d));
+  private readonly receiving = new GroupCommit<Intake, IntakeResult>((batch) =>
+    this.guard('receive delivery', (c) => intake.receive(c, batch)),
+  );
+  receive: ServiceStore['receive'] = (i) => this.receiving.submit(i);
   listDeliveries: ServiceStore['listDeliveries'] = (options) =>
     this.guard('list deliveries', (c) => records.listDeliveries(c, options));
   claimFire: ServiceStore['claimFire'] = (app, schedule, fireAt) =>

@@ -124,6 +124,17 @@ export interface DeliveryRecord {
   at: string;
 }
 
+/** A webhook delivery and the runs it asks for (none unless it was accepted). */
+export interface Intake {
+  delivery: DeliveryRecord;
+  requests: readonly RunRequest[];
+}
+
+export interface IntakeResult {
+  delivery: 'new' | 'duplicate';
+  queued: Array<{ run: RunRecord; superseded: string[] }>;
+}
+
 export type TokenScope = 'read' | 'admin';
 
 export interface TokenRecord {
@@ -244,12 +255,14 @@ export interface ServiceStore {
 
   // Webhook deliveries.
   /**
-   * Records a delivery. A delivery with an id already recorded for (source, app) as accepted
-   * is `duplicate` (and recorded as such): the caller queues nothing. A unique constraint
-   * decides, so of two racing replays exactly one is `new`. Other results (ignored,
-   * rejected) and deliveries without an id are recorded and answer `new`.
+   * Records a delivery and queues its requests (when it is new and accepted) in one
+   * transaction; concurrent calls share one (group commit). A delivery with an id already
+   * recorded for (source, app) as accepted is `duplicate` (and recorded as such) and queues
+   * nothing; a unique constraint decides, so of two racing replays exactly one is `new`.
+   * Other results (ignored, rejected) and deliveries without an id are recorded and answer
+   * `new`. Queued runs coalesce as enqueue's do.
    */
-  recordDelivery(delivery: DeliveryRecord): Promise<'new' | 'duplicate'>;
+  receive(intake: Intake): Promise<IntakeResult>;
   listDeliveries(options: { app?: string; limit?: number }): Promise<DeliveryRecord[]>;
 
   // Schedules and trigger state.

@@ -35,8 +35,14 @@ export function isBusy(err: unknown): boolean {
   );
 }
 
+/** Prepared statements kept (by SQL text) per connection: preparing costs more than running. */
+const STATEMENTS_KEPT = 256;
+
 class WaitingConnection implements DatabaseConnection {
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+
   constructor(
+    private readonly database: BetterSqlite3.Database,
     private readonly inner: DatabaseConnection,
     private readonly busyTimeoutMs: number,
   ) {}
@@ -45,12 +51,30 @@ class WaitingConnection implements DatabaseConnection {
     const deadline = Date.now() + this.busyTimeoutMs;
     for (let wait = 1; ; wait = Math.min(wait * 2, 25)) {
       try {
-        return await this.inner.executeQuery<R>(query);
+        return this.run<R>(query);
       } catch (err) {
         if (!isBusy(err) || Date.now() >= deadline) throw err;
         await sleep(wait * (0.5 + Math.random())); // jitter: two waiters do not retry in step
       }
     }
+  }
+
+  /** What Kysely's SqliteConnection does, on a kept statement. */
+  private run<R>({ sql, parameters }: CompiledQuery): QueryResult<R> {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.database.prepare(sql);
+      if (this.statements.size >= STATEMENTS_KEPT)
+        this.statements.delete(this.statements.keys().next().value!);
+      this.statements.set(sql, statement);
+    }
+    if (statement.reader) return { rows: statement.all(parameters) as R[] };
+    const { changes, lastInsertRowid } = statement.run(parameters);
+    return {
+      numAffectedRows: BigInt(changes),
+      insertId: BigInt(lastInsertRowid),
+      rows: [],
+    };
   }
 
   streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
@@ -59,15 +83,21 @@ class WaitingConnection implements DatabaseConnection {
 }
 
 class WaitingImmediateDriver extends SqliteDriver {
+  private connection: WaitingConnection | undefined;
+
   constructor(
-    database: BetterSqlite3.Database,
+    private readonly database: BetterSqlite3.Database,
     private readonly busyTimeoutMs: number,
   ) {
     super({ database });
   }
 
   override async acquireConnection(): Promise<DatabaseConnection> {
-    return new WaitingConnection(await super.acquireConnection(), this.busyTimeoutMs);
+    // Kysely's SQLite driver has one connection, handed out under its mutex: one wrapper
+    // (with its kept statements) for the life of the driver.
+    const inner = await super.acquireConnection();
+    this.connection ??= new WaitingConnection(this.database, inner, this.busyTimeoutMs);
+    return this.connection;
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
