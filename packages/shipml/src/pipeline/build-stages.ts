@@ -122,6 +122,7 @@ export async function buildStages(
       const candidate = run.report.metrics ?? {};
       const champion = gate.champion ? await championMetrics(run, options, evaluate) : undefined;
       const verdict = evaluateGate(gate, candidate, champion);
+      run.report.gate = { passed: verdict.passed, checks: verdict.results };
       for (const line of verdict.checks) run.log('gate', line);
       if (!verdict.passed) throw new StageFailure(`quality gate: ${verdict.failure}`);
       return verdict.checks.join('; ');

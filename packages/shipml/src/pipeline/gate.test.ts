@@ -57,6 +57,24 @@ describe('evaluateGate', () => {
     expect(v.passed).toBe(true);
     expect(v.checks).toContain('champion m@1 has no accuracy: champion/challenger skipped');
   });
+
+  it('gives every rule as data: value, bound, comparison and result', () => {
+    const v = evaluateGate(
+      gate,
+      { accuracy: 0.93, latency_ms: 50 },
+      { label: 'm@1', metrics: { accuracy: 0.95 } },
+    );
+    expect(v.results.map(({ text: _, ...r }) => r)).toEqual([
+      { metric: 'accuracy', value: 0.93, op: '>=', bound: 0.92, ok: true },
+      { metric: 'latency_ms', value: 50, op: '<=', bound: 40, ok: false },
+      { metric: 'accuracy', value: 0.93, op: '>=', bound: 0.94, champion: 'm@1', ok: false },
+    ]);
+    expect(v.results.map((r) => r.text)).toEqual(v.checks);
+    expect(evaluateGate(gate, { accuracy: 1, latency_ms: 1 }).results[2]).toMatchObject({
+      ok: null,
+      bound: undefined,
+    });
+  });
 });
 
 describe('parseMetrics', () => {

@@ -7,10 +7,28 @@ import type { ShipmlConfig } from '../config/schema.js';
 export type GateConfig = NonNullable<ShipmlConfig['gate']>;
 export type Metrics = Record<string, number>;
 
+/** One rule of the gate, as data (the dashboard draws the value against its bound). */
+export interface GateCheck {
+  metric: string;
+  /** The candidate's value; undefined when its metrics lack it. */
+  value: number | undefined;
+  op: '>=' | '<=';
+  /** The threshold, or the champion's value with the margin applied. */
+  bound: number | undefined;
+  /** Champion/challenger: the production model it was compared with. */
+  champion?: string | undefined;
+  /** true passed, false failed, null skipped (no champion, or it lacks the metric). */
+  ok: boolean | null;
+  /** The line the log shows, e.g. "accuracy 0.954 >= 0.92: ok". */
+  text: string;
+}
+
 export interface GateVerdict {
   passed: boolean;
   /** One line per rule, e.g. "accuracy 0.954 >= 0.92: ok". */
   checks: string[];
+  /** The same rules as data, in the same order. */
+  results: GateCheck[];
   /** The first failed rule, as the run's one-line reason. */
   failure: string | undefined;
 }
@@ -22,45 +40,69 @@ export function evaluateGate(
   candidate: Metrics,
   champion?: { label: string; metrics: Metrics | undefined },
 ): GateVerdict {
-  const checks: string[] = [];
-  const failures: string[] = [];
-  const check = (ok: boolean, text: string) => {
-    checks.push(`${text}: ${ok ? 'ok' : 'FAILED'}`);
-    if (!ok) failures.push(text);
-  };
+  const results: GateCheck[] = [];
+  const check = (ok: boolean | null, text: string, rule: Omit<GateCheck, 'ok' | 'text'>) =>
+    results.push({ ...rule, ok, text: ok === null ? text : `${text}: ${ok ? 'ok' : 'FAILED'}` });
   for (const [metric, bound] of Object.entries(gate.thresholds)) {
     const value = candidate[metric];
     if (value === undefined) {
       check(
         false,
         `${metric} missing from the candidate's metrics (have: ${Object.keys(candidate).join(', ') || 'none'})`,
+        { metric, value, op: bound.min !== undefined ? '>=' : '<=', bound: bound.min ?? bound.max },
       );
       continue;
     }
     if (bound.min !== undefined)
-      check(value >= bound.min, `${metric} ${fmt(value)} >= ${fmt(bound.min)}`);
+      check(value >= bound.min, `${metric} ${fmt(value)} >= ${fmt(bound.min)}`, {
+        metric,
+        value,
+        op: '>=',
+        bound: bound.min,
+      });
     if (bound.max !== undefined)
-      check(value <= bound.max, `${metric} ${fmt(value)} <= ${fmt(bound.max)}`);
+      check(value <= bound.max, `${metric} ${fmt(value)} <= ${fmt(bound.max)}`, {
+        metric,
+        value,
+        op: '<=',
+        bound: bound.max,
+      });
   }
   const rule = gate.champion;
-  if (rule && champion) {
+  if (rule) {
     const value = candidate[rule.metric];
-    const best = champion.metrics?.[rule.metric];
-    if (value === undefined) check(false, `${rule.metric} missing from the candidate's metrics`);
+    const best = champion?.metrics?.[rule.metric];
+    const higher = rule.better === 'higher';
+    const base = {
+      metric: rule.metric,
+      value,
+      op: higher ? ('>=' as const) : ('<=' as const),
+      bound: best === undefined ? undefined : higher ? best - rule.margin : best + rule.margin,
+      champion: champion?.label,
+    };
+    if (!champion) check(null, 'no model in production: champion/challenger skipped', base);
+    else if (value === undefined)
+      check(false, `${rule.metric} missing from the candidate's metrics`, base);
     else if (best === undefined)
-      checks.push(`champion ${champion.label} has no ${rule.metric}: champion/challenger skipped`);
-    else if (rule.better === 'higher')
       check(
-        value >= best - rule.margin,
-        `${rule.metric} ${fmt(value)} >= champion ${champion.label} ${fmt(best)} - margin ${fmt(rule.margin)}`,
+        null,
+        `champion ${champion.label} has no ${rule.metric}: champion/challenger skipped`,
+        base,
       );
     else
       check(
-        value <= best + rule.margin,
-        `${rule.metric} ${fmt(value)} <= champion ${champion.label} ${fmt(best)} + margin ${fmt(rule.margin)}`,
+        higher ? value >= best - rule.margin : value <= best + rule.margin,
+        `${rule.metric} ${fmt(value)} ${higher ? '>=' : '<='} champion ${champion.label} ${fmt(best)} ${higher ? '-' : '+'} margin ${fmt(rule.margin)}`,
+        base,
       );
-  } else if (rule) checks.push('no model in production: champion/challenger skipped');
-  return { passed: failures.length === 0, checks, failure: failures[0] };
+  }
+  const failures = results.filter((r) => r.ok === false);
+  return {
+    passed: failures.length === 0,
+    checks: results.map((r) => r.text),
+    results,
+    failure: failures[0]?.text.replace(/: FAILED$/, ''),
+  };
 }
 
 /** The metrics object in a command's output: the last stdout line that is a JSON object of numbers. */

@@ -66,6 +66,22 @@ export const RunReportSchema = z.object({
     ),
   ),
   metrics: orUndefined(z.record(z.string(), z.number())),
+  gate: z
+    .object({
+      passed: z.boolean(),
+      checks: z.array(
+        z.object({
+          metric: z.string(),
+          value: orUndefined(z.number()),
+          op: z.enum(['>=', '<=']),
+          bound: orUndefined(z.number()),
+          champion: z.string().optional(),
+          ok: z.boolean().nullable(),
+          text: z.string(),
+        }),
+      ),
+    })
+    .optional(),
   // Optional (not orUndefined): reports written before the sign stage have no such key.
   signed: SignedImageSchema.optional(),
   stages: z.array(StageReportSchema),

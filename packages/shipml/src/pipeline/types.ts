@@ -2,6 +2,7 @@
  * The pipeline's vocabulary: stages, what triggered a run, and the run report every run
  * leaves behind (under .shipml/runs/, and as `--json` output).
  */
+import type { GateCheck } from './gate.js';
 import type { Revision } from '../deploy/types.js';
 
 export const STAGES = [
@@ -63,6 +64,8 @@ export interface RunReport {
   /** The image's layers as built (or reused): what changed since the last build shows here. */
   layers: Array<{ kind: string; digest: string; size: number; status: string }> | undefined;
   metrics: Record<string, number> | undefined;
+  /** The quality gate's rules and results (absent when the run has no gate or did not reach it). */
+  gate?: { passed: boolean; checks: GateCheck[] } | undefined;
   /** What the sign stage attached to the image (absent: not signed by this run). */
   signed?: SignedImage | undefined;
   stages: StageReport[];
