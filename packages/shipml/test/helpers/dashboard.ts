@@ -66,6 +66,46 @@ export async function startDashboard(
 const HEX = (n: number, seed: number) =>
   Array.from({ length: n }, (_, i) => ((seed * 31 + i * 7) % 16).toString(16)).join('');
 
+/** The model changes every 4th run (seven versions, round and round). */
+const modelGen = (i: number) => Math.floor(i / 4) % 7;
+const modelVersion = (i: number) => `1.${modelGen(i)}.0`;
+
+/** The gate's checks as the pipeline records them: a threshold, and champion/challenger. */
+export function seededGate(i: number, failed: boolean): NonNullable<RunReport['gate']> {
+  const value = failed ? 0.88 : 0.95;
+  const ok = (pass: boolean) => (pass ? 'ok' : 'FAILED');
+  const accuracy = { metric: 'accuracy', value, op: '>=' as const };
+  const champion = 'digits@1.2.0';
+  return {
+    passed: !failed,
+    checks: [
+      { ...accuracy, bound: 0.9, ok: !failed, text: `accuracy ${value} >= 0.9: ${ok(!failed)}` },
+      {
+        metric: 'latency_ms',
+        value: 21.5,
+        op: '<=',
+        bound: 25,
+        ok: true,
+        text: 'latency_ms 21.5 <= 25: ok',
+      },
+      i % 2 === 0
+        ? {
+            ...accuracy,
+            bound: 0.93,
+            champion,
+            ok: value >= 0.93,
+            text: `accuracy ${value} >= champion ${champion} 0.94 - margin 0.01: ${ok(value >= 0.93)}`,
+          }
+        : {
+            ...accuracy,
+            bound: undefined,
+            ok: null,
+            text: 'no model in production: champion/challenger skipped',
+          },
+    ],
+  };
+}
+
 /** A finished run's report, shaped like the pipeline's. */
 export function seededReport(
   id: string,
@@ -98,7 +138,11 @@ export function seededReport(
       commit: HEX(40, i),
       tree: HEX(40, i + 1),
       dirty: false,
-      model: { name: 'digits', version: `1.${i % 7}.0`, digest: `sha256:${HEX(64, i + 2)}` },
+      model: {
+        name: 'digits',
+        version: modelVersion(i),
+        digest: `sha256:${HEX(64, modelGen(i) + 8)}`,
+      },
       configHash: `sha256:${HEX(64, i + 3)}`,
     },
     reusedFrom: undefined,
@@ -111,11 +155,28 @@ export function seededReport(
     layers: failed
       ? undefined
       : [
-          { kind: 'base', digest: `sha256:${HEX(64, 9)}`, size: 48_211_000, status: 'mounted' },
-          { kind: 'model', digest: `sha256:${HEX(64, i % 7)}`, size: 1_200_000, status: 'reused' },
-          { kind: 'app', digest: `sha256:${HEX(64, i + 5)}`, size: 18_400, status: 'pushed' },
+          {
+            kind: 'dependencies',
+            digest: `sha256:${HEX(64, 15)}`,
+            size: 48_211_000,
+            status: 'mounted',
+          },
+          {
+            kind: 'app',
+            digest: `sha256:${HEX(64, i + 5)}`,
+            size: 18_400 + (i % 3) * 512,
+            status: 'pushed',
+          },
+          {
+            kind: 'model',
+            digest: `sha256:${HEX(64, modelGen(i) + 1)}`,
+            size: 1_200_000 + modelGen(i) * 4096,
+            status: i % 4 === 0 ? 'pushed' : 'reused',
+          },
         ],
-    metrics: { accuracy: failed ? 0.88 : 0.95 },
+    metrics: { accuracy: failed ? 0.88 : 0.95, latency_ms: 21.5 },
+    // Every 5th report is from before the gate was data (the page parses its log instead).
+    gate: i % 5 === 1 ? undefined : seededGate(i, failed),
     stages: stages.slice(0, failed ? failAt + 1 : stages.length).map((name, k) => ({
       name,
       status: k === failAt ? 'failed' : name === 'fetch-model' && i % 2 ? 'skipped' : 'succeeded',
@@ -131,8 +192,8 @@ export function seededReport(
               commit: HEX(40, i),
               model: {
                 name: 'digits',
-                version: `1.${i % 7}.0`,
-                digest: `sha256:${HEX(64, i + 2)}`,
+                version: modelVersion(i),
+                digest: `sha256:${HEX(64, modelGen(i) + 8)}`,
               },
             },
             deployedAt: new Date(at.getTime() + 40_000).toISOString(),

@@ -2,8 +2,11 @@
  * The apps part of the API: what each app is and what is live, its models (versions,
  * metrics, channels; promote), rollback, and the webhook deliveries received.
  */
+import { dirname } from 'node:path';
 import { z } from 'zod';
-import { ConflictError } from '../../core/errors.js';
+import { ConflictError, ExternalServiceError, ShipmlError } from '../../core/errors.js';
+import { appName } from '../../deploy/spec.js';
+import { imageDigest } from '../../deploy/types.js';
 import { defaultCacheDir } from '../../model-store/cache.js';
 import { targetOpenerOf } from '../../pipeline/assemble.js';
 import { appRepository, headConfig } from '../app-runtime.js';
@@ -23,6 +26,7 @@ import {
   ModelsSchema,
   PromoteBody,
   PromoteSchema,
+  RevisionsSchema,
   RollbackBody,
   RollbackSchema,
 } from './schemas.js';
@@ -66,12 +70,28 @@ export function appRoutes(service: Service): Route[] {
     );
   const target = async (app: AppConfig) => {
     const { loaded, env } = await head(app);
+    const deploy = loaded.config.deploy;
+    if (!deploy)
+      throw new ConflictError(`${app.name} does not deploy (no deploy section in ${app.config})`);
     const open = targetOpenerOf({ config: loaded.config, configFile: loaded.file, env });
     return {
       target: await open(),
-      name: loaded.config.deploy!.app!,
-      kind: loaded.config.deploy!.target,
+      name: deploy.app ?? appName(loaded.config, loaded.file, dirname(loaded.file)),
+      kind: deploy.target,
     };
+  };
+  /** Asks the target, bounded; an engine that does not answer is a 502 with its one line. */
+  const ask = async <T>(kind: string, question: () => Promise<T>): Promise<T> => {
+    try {
+      return await withTimeout(question());
+    } catch (err) {
+      if (err instanceof ShipmlError) throw err;
+      const message = service.options.redactor.redact((err as Error).message.split('\n')[0]!);
+      throw new ExternalServiceError(`the ${kind} target did not answer: ${message}`, {
+        retryable: true,
+        cause: err,
+      });
+    }
   };
   const live = async (app: AppConfig): Promise<z.input<typeof LiveSchema>> => {
     try {
@@ -180,6 +200,53 @@ export function appRoutes(service: Service): Route[] {
       },
     }),
     route({
+      method: 'GET',
+      path: '/api/v1/apps/{app}/revisions',
+      operationId: 'listRevisions',
+      summary:
+        "The app's live revision and its revision history on its deploy target, newest first",
+      tag: 'apps',
+      scope: 'read',
+      params: AppParams,
+      response: RevisionsSchema,
+      handler: async ({ params }) => {
+        const app = service.app(params.app);
+        const t = await ask('deploy', () => target(app));
+        const [status, history] = await ask(t.kind, () =>
+          Promise.all([t.target.status(t.name), t.target.history(t.name)]),
+        );
+        // Which recent run deployed each revision (a rollback has none).
+        const { runs } = await store.listRuns({ app: app.name, status: 'succeeded', limit: 200 });
+        const byRevision = new Map<string, string>();
+        for (const r of runs) {
+          const l = r.report?.live;
+          if (l && !byRevision.has(`${l.number} ${l.image}`))
+            byRevision.set(`${l.number} ${l.image}`, r.id);
+        }
+        return JSON.parse(
+          JSON.stringify({
+            target: t.kind,
+            app: t.name,
+            live: status.live?.number,
+            url: status.url,
+            replicas: status.live ? status.replicas : undefined,
+            rollout: status.rollout,
+            revisions: history.map((rev) => ({
+              number: rev.number,
+              image: rev.image,
+              digest: imageDigest(rev.image),
+              commit: rev.provenance.commit,
+              appVersion: rev.provenance.appVersion,
+              model: rev.provenance.model,
+              deployedAt: rev.deployedAt,
+              live: rev.number === status.live?.number,
+              run: byRevision.get(`${rev.number} ${rev.image}`),
+            })),
+          }),
+        ) as z.input<typeof RevisionsSchema>;
+      },
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/apps/{app}/rollback',
       operationId: 'rollback',
@@ -197,7 +264,7 @@ export function appRoutes(service: Service): Route[] {
           throw new ConflictError(
             `${app.name} is deploying (run ${running.find((r) => r.deploys)!.id}): cancel it or wait`,
           );
-        const t = await target(app);
+        const t = await ask('deploy', () => target(app));
         const result = await t.target.rollback(t.name, body.revision);
         service.log(
           `${app.name}: rolled back to revision ${result.revision.number} (${result.revision.image})`,
@@ -227,10 +294,8 @@ export function appRoutes(service: Service): Route[] {
 }
 
 function withTimeout<T>(promise: Promise<T>): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`no answer within ${ASK_MS / 1000} s`)), ASK_MS).unref(),
-    ),
-  ]);
+  const late = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`no answer within ${ASK_MS / 1000} s`)), ASK_MS).unref(),
+  );
+  return Promise.race([promise, late]);
 }

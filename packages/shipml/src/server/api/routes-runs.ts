@@ -11,6 +11,7 @@ import {
   QueuedSchema,
   RunListQuery,
   RunListSchema,
+  RunChangesSchema,
   RunParams,
   RunSchema,
   TriggerBody,
@@ -55,6 +56,21 @@ export function runRoutes(service: Service): Route[] {
       params: RunParams,
       response: RunSchema,
       handler: async ({ params }) => runView(await get(params.id)),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/v1/runs/{id}/changes',
+      operationId: 'getRunChanges',
+      summary:
+        "What changed in the run's image since the previous build of the same app and branch: layers (digest, size) and model version",
+      tag: 'runs',
+      scope: 'read',
+      params: RunParams,
+      response: RunChangesSchema,
+      handler: async ({ params }) => {
+        const run = await get(params.id);
+        return imageChanges(run, await previousBuild(service, run));
+      },
     }),
     route({
       method: 'GET',
@@ -131,4 +147,73 @@ export function runRoutes(service: Service): Route[] {
       },
     }),
   ];
+}
+
+/** Succeeded runs looked at (newest first) for the previous build: failed ones carry no image. */
+const LOOK_BACK = 100;
+
+/** The newest succeeded run of the app's branch queued before `run` that built an image. */
+async function previousBuild(service: Service, run: RunRecord): Promise<RunRecord | undefined> {
+  const { runs } = await service.store.listRuns({
+    app: run.app,
+    branch: run.branch,
+    status: 'succeeded',
+    kind: 'run',
+    before: run.id,
+    limit: LOOK_BACK,
+  });
+  // listRuns without a branch lists every branch: keep the same branch (or none) only.
+  return runs.find((r) => r.branch === run.branch && r.report?.layers?.length);
+}
+
+type Changes = z.input<typeof RunChangesSchema>;
+
+/** Layers matched by kind and position within the kind; the model from the runs' inputs. */
+export function imageChanges(run: RunRecord, previous: RunRecord | undefined): Changes {
+  const now = run.report?.layers ?? [];
+  const before = previous?.report?.layers ?? [];
+  const key = (layers: typeof now) => {
+    const seen = new Map<string, number>();
+    return layers.map((l) => {
+      const n = seen.get(l.kind) ?? 0;
+      seen.set(l.kind, n + 1);
+      return `${l.kind}#${n}`;
+    });
+  };
+  const beforeByKey = new Map(key(before).map((k, i) => [k, before[i]!]));
+  const layers: Changes['layers'] = key(now).map((k, i) => {
+    const l = now[i]!;
+    const b = beforeByKey.get(k);
+    beforeByKey.delete(k);
+    return {
+      kind: l.kind,
+      change: !previous ? 'added' : !b ? 'added' : b.digest === l.digest ? 'unchanged' : 'changed',
+      now: { digest: l.digest, size: l.size, status: l.status },
+      ...(b ? { before: { digest: b.digest, size: b.size } } : {}),
+    };
+  });
+  if (now.length)
+    for (const b of beforeByKey.values())
+      layers.push({ kind: b.kind, change: 'removed', before: { digest: b.digest, size: b.size } });
+  const modelNow = run.report?.inputs?.model;
+  const modelBefore = previous?.report?.inputs?.model;
+  return JSON.parse(
+    JSON.stringify({
+      previous: previous && {
+        id: previous.id,
+        commit: previous.report?.inputs?.commit ?? previous.commit,
+        finishedAt: previous.finishedAt,
+        image: previous.report?.image?.reference,
+      },
+      layers,
+      model:
+        modelNow || modelBefore
+          ? {
+              changed: modelNow?.digest !== modelBefore?.digest,
+              before: modelBefore,
+              now: modelNow,
+            }
+          : undefined,
+    }),
+  ) as Changes;
 }

@@ -179,3 +179,73 @@ export const DeliveryListSchema = z.object({
     }),
   ),
 });
+
+const ModelRefSchema = z.object({ name: z.string(), version: z.string(), digest: z.string() });
+
+/** `GET /api/v1/apps/{app}/revisions`: what the app's deploy target reports, newest first. */
+export const RevisionsSchema = z
+  .object({
+    /** The deploy target's kind (docker, kubernetes). */
+    target: z.string(),
+    /** The app's name on the target (deploy.app). */
+    app: z.string(),
+    /** The number of the revision serving now; absent when nothing is deployed. */
+    live: z.number().int().optional(),
+    url: z.string().optional(),
+    replicas: z.object({ desired: z.number(), ready: z.number(), updated: z.number() }).optional(),
+    rollout: z.string().optional(),
+    revisions: z.array(
+      z.object({
+        number: z.number().int(),
+        image: z.string(),
+        /** The image's digest (from its `@sha256:` reference). */
+        digest: z.string().optional(),
+        /** From the image's provenance labels, where the target records them. */
+        commit: z.string().optional(),
+        appVersion: z.string().optional(),
+        model: ModelRefSchema.optional(),
+        /** When the revision was rolled out (ISO-8601). */
+        deployedAt: z.string(),
+        live: z.boolean(),
+        /** The run that deployed it, when one of the app's recent runs did (not a rollback). */
+        run: z.string().optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'Revisions' });
+
+const LayerRefSchema = z.object({ digest: z.string(), size: z.number() });
+
+/** `GET /api/v1/runs/{id}/changes`: the run's image against the previous build of its branch. */
+export const RunChangesSchema = z
+  .object({
+    /** The previous succeeded run of the same app and branch that built an image. */
+    previous: z
+      .object({
+        id: z.string(),
+        commit: z.string().optional(),
+        finishedAt: z.string().optional(),
+        image: z.string().optional(),
+      })
+      .optional(),
+    /** Per layer (matched by kind, in order): its digest and size now and before. */
+    layers: z.array(
+      z.object({
+        kind: z.string(),
+        change: z.enum(['changed', 'unchanged', 'added', 'removed']),
+        /** This run's layer (absent for a removed one). */
+        now: LayerRefSchema.extend({ status: z.string() }).optional(),
+        /** The previous build's layer (absent for an added one, or with no previous build). */
+        before: LayerRefSchema.optional(),
+      }),
+    ),
+    /** The model in the image, before and now (absent when neither build had one). */
+    model: z
+      .object({
+        changed: z.boolean(),
+        before: ModelRefSchema.optional(),
+        now: ModelRefSchema.optional(),
+      })
+      .optional(),
+  })
+  .meta({ id: 'RunChanges' });

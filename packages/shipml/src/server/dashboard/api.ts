@@ -12,6 +12,8 @@ import type {
   DeliveryListSchema,
   ModelsSchema,
   QueuedSchema,
+  RevisionsSchema,
+  RunChangesSchema,
   RunListSchema,
   RunSchema,
 } from '../api/schemas.js';
@@ -24,6 +26,8 @@ export type ApiModels = z.output<typeof ModelsSchema>;
 export type ApiRunList = z.output<typeof RunListSchema>;
 export type ApiDeliveries = z.output<typeof DeliveryListSchema>;
 export type ApiQueued = z.output<typeof QueuedSchema>;
+export type ApiRevisions = z.output<typeof RevisionsSchema>;
+export type ApiRunChanges = z.output<typeof RunChangesSchema>;
 
 /** An API answer that was not a success: its status and one-line message. */
 export class ApiRefusal extends Error {

@@ -13,7 +13,7 @@ import { eventsRoute, logTextRoute } from '../api/stream.js';
 import type { Service } from '../service.js';
 import type { TokenRecord, TokenScope } from '../store/types.js';
 import { actionRoutes } from './actions.js';
-import { apiFor, ApiRefusal, type Api, type ApiRun } from './api.js';
+import { apiFor, ApiRefusal, type Api, type ApiRun, type ApiRunChanges } from './api.js';
 import { assetLoader } from './assets.js';
 import type { Html } from './html.js';
 import { BASE, page } from './layout.js';
@@ -96,6 +96,15 @@ export async function dashboardRoutes(
         extra: { nav?: 'overview' | 'service'; head?: Html } = {},
       ) => sendHtml(reply, 200, page({ title, session, body, ...extra }));
       const fragment = (reply: FastifyReply, body: Html) => sendHtml(reply, 200, body.text);
+      /** A run, what changed in its image since the last build (both from the API), its log. */
+      const runData = (api: Api, id: string) => {
+        const path = `/api/v1/runs/${encodeURIComponent(id)}`;
+        return Promise.all([
+          api<ApiRun>('GET', path),
+          api<ApiRunChanges>('GET', `${path}/changes`),
+          runLines(service, id),
+        ]);
+      };
 
       ui.get('/assets/:name', async (req, reply) => {
         const a = await asset((req.params as { name: string }).name);
@@ -156,14 +165,17 @@ export async function dashboardRoutes(
         '/runs/:id',
         withSession(false, async (req, reply, s, api) => {
           const { id } = RunId.parse(req.params);
-          const run = await api<ApiRun>('GET', `/api/v1/runs/${encodeURIComponent(id)}`);
-          const { shown, all } = await runLines(service, id);
+          const [run, changes, { shown, all }] = await runData(api, id);
           const now = new Date();
           return full(
             reply,
             s,
             `Run ${id}`,
-            runBody(runSummary(service, run, all, s, now), logSection(run, shown, all.length), run),
+            runBody(
+              runSummary(service, run, all, s, now, changes),
+              logSection(run, shown, all.length),
+              run,
+            ),
           );
         }),
       );
@@ -171,9 +183,8 @@ export async function dashboardRoutes(
         '/runs/:id/summary',
         withSession(true, async (req, reply, s, api) => {
           const { id } = RunId.parse(req.params);
-          const run = await api<ApiRun>('GET', `/api/v1/runs/${encodeURIComponent(id)}`);
-          const { all } = await runLines(service, id);
-          return fragment(reply, runSummary(service, run, all, s, new Date()));
+          const [run, changes, { all }] = await runData(api, id);
+          return fragment(reply, runSummary(service, run, all, s, new Date(), changes));
         }),
       );
 

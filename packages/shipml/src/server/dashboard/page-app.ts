@@ -1,10 +1,12 @@
 /**
  * App: its runs (why, commit, model, outcome, duration) with filters and pages, what is live
- * on its target, the revisions its runs deployed (with rollback), and its queue.
+ * on its target, its revision history from the target (page-app-revisions.ts, with
+ * rollback), and its queue.
  */
-import type { Api, ApiAppDetail, ApiRun, ApiRunList } from './api.js';
+import type { Api, ApiAppDetail, ApiRunList } from './api.js';
 import { query } from './api.js';
-import { ago, html, shortCommit, shortDigest, type Html } from './html.js';
+import { ago, html, type Html } from './html.js';
+import { revisionsSection } from './page-app-revisions.js';
 import { BASE, csrfForm } from './layout.js';
 import type { Session } from './session.js';
 import { appUrl, liveCells, runLink, runsTable } from './views.js';
@@ -62,19 +64,6 @@ export async function appLiveFragment(
   </div>`;
 }
 
-/** Revisions the app's runs deployed, newest first (what `report.live` recorded). */
-function revisions(runs: readonly ApiRun[]) {
-  const seen = new Map<
-    number,
-    { run: ApiRun; live: NonNullable<NonNullable<ApiRun['report']>['live']> }
-  >();
-  for (const r of runs) {
-    const live = r.report?.live;
-    if (live && !seen.has(live.number)) seen.set(live.number, { run: r, live });
-  }
-  return [...seen.values()].sort((a, b) => b.live.number - a.live.number);
-}
-
 export async function appBody(
   api: Api,
   name: string,
@@ -83,13 +72,11 @@ export async function appBody(
   now: Date,
 ): Promise<Html> {
   const detail = await api<ApiAppDetail>('GET', `/api/v1/apps/${encodeURIComponent(name)}`);
-  const [list, deploys, live] = await Promise.all([
+  const [list, live, revisions] = await Promise.all([
     api<ApiRunList>('GET', `/api/v1/runs${query({ app: name, ...filters, limit: 50 })}`),
-    api<ApiRunList>('GET', `/api/v1/runs${query({ app: name, status: 'succeeded', limit: 200 })}`),
     appLiveFragment(api, name, session, now, detail),
+    revisionsSection(api, name, session, now),
   ]);
-  const liveNumber = detail.live.revision?.number;
-  const history = revisions(deploys.runs);
   const select = (label: string, field: keyof AppFilters, options: string[]) =>
     html`<label
       >${label}<select name="${field}">
@@ -128,49 +115,12 @@ export async function appBody(
     </p>
     ${runForm}
     <div id="app-live" data-poll="${appFragmentUrl(name)}" data-every="5000">${live}</div>
+    ${revisions}
     <h2 id="runs-h">Runs</h2>
     <form class="filters" method="get" action="${appUrl(name)}" aria-labelledby="runs-h">
       ${select('Outcome', 'status', STATUSES)}${select('Kind', 'kind', ['run', 'release'])}${select('Branch', 'branch', detail.branches)}
       <button class="secondary">Filter</button>
     </form>
     ${runsTable(list.runs, now)}
-    ${list.next ? html`<p><a href="${appUrl(name)}${query({ ...filters, before: list.next })}">Older runs</a></p>` : html``}
-    <h2>Revisions</h2>
-    ${
-      history.length === 0
-        ? html`<p class="muted">No run of this app deployed yet.</p>`
-        : html`<table>
-            <thead>
-              <tr>
-                <th scope="col">Revision</th>
-                <th scope="col">Commit</th>
-                <th scope="col">Model</th>
-                <th scope="col">Image</th>
-                <th scope="col">Deployed</th>
-                <th scope="col">By run</th>
-                ${session.admin ? html`<th scope="col">Action</th>` : html``}
-              </tr>
-            </thead>
-            <tbody>
-              ${history.map(
-                ({ run, live }) =>
-                  html`<tr>
-                    <td>
-                      ${live.number}${live.number === liveNumber ? html` <span class="badge s-succeeded">live</span>` : html``}
-                    </td>
-                    <td class="mono">${shortCommit(live.provenance.commit)}</td>
-                    <td class="mono">
-                      ${live.provenance.model ? `${live.provenance.model.name}@${live.provenance.model.version}` : ''}
-                    </td>
-                    <td class="mono" title="${live.image}">
-                      ${shortDigest(live.image.split('@')[1])}
-                    </td>
-                    <td>${ago(live.deployedAt, now)}</td>
-                    <td>${runLink(run)}</td>
-                    ${session.admin ? html`<td>${live.number === liveNumber ? html`` : csrfForm(session, `${appUrl(name)}/rollback`, html`<input type="hidden" name="revision" value="${live.number}" /><button class="danger">Roll back to ${live.number}</button>`, { confirm: `Roll ${name} back to revision ${live.number}?`, label: `Roll back to revision ${live.number}` })}</td>` : html``}
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
-    }`;
+    ${list.next ? html`<p><a href="${appUrl(name)}${query({ ...filters, before: list.next })}">Older runs</a></p>` : html``}`;
 }

@@ -1,12 +1,14 @@
 /**
  * Run: the failure in one line at the top, why it ran, the stage timeline, its inputs
- * (commit, model with digest, config hash), the image and its layers, the gate's checks,
+ * (commit, model with digest, config hash), the image and its layers with what changed since
+ * the previous build, the gate's checks (page-run-panels.ts),
  * what serves after it, and the live log (server-rendered so far, then server-sent events).
  */
 import type { Service } from '../service.js';
 import { displayRepository } from '../workspace.js';
-import type { ApiRun } from './api.js';
-import { ago, badge, bytes, html, shortCommit, shortDigest, type Html } from './html.js';
+import type { ApiRun, ApiRunChanges } from './api.js';
+import { gatePanel, layersTable } from './page-run-panels.js';
+import { ago, badge, html, shortCommit, shortDigest, type Html } from './html.js';
 import { BASE, csrfForm } from './layout.js';
 import type { Session } from './session.js';
 import { stageBars, timeline } from './timeline.js';
@@ -33,8 +35,6 @@ export async function runLines(
   return { shown: all.slice(0, PAGE_LINES), all };
 }
 
-const GATE = /^(\S+) (-?[\d.e+-]+) (>=|<=) (.+): (ok|FAILED)$/;
-
 function commitLink(service: Service, run: ApiRun, commit: string): Html {
   const repo = service.apps.get(run.app)?.repository;
   const shown = repo ? displayRepository(repo) : '';
@@ -52,6 +52,7 @@ export function runSummary(
   lines: readonly Line[],
   session: Session,
   now: Date,
+  changes?: ApiRunChanges,
 ): Html {
   const r = run.report;
   const failure = r?.failure ? `${r.failure.stage}: ${r.failure.message}` : run.error;
@@ -63,10 +64,6 @@ export function runSummary(
     : html``;
   const inputs = r?.inputs;
   const commit = inputs?.commit ?? run.commit;
-  const gate = lines.filter(
-    (l) => l.stage === 'gate' && !/^[\u25b6\u2713\u2717\u2212] /.test(l.line),
-  );
-  const metrics = r?.metrics ? Object.entries(r.metrics) : [];
   return html`${failure && run.status !== 'succeeded' ? html`<p class="failure" role="alert">${run.status}: ${failure}</p>` : html``}
     <h1>Run <span class="mono">${run.id}</span> ${badge(run.status)}</h1>
     <p>
@@ -108,83 +105,6 @@ export function runSummary(
           }
         </dl>
       </section>
-      <section class="card" aria-labelledby="img-h">
-        <h2 id="img-h">Image</h2>
-        ${
-          r?.image
-            ? html`<p class="mono">${r.image.reference}</p>
-                ${r.reusedFrom ? html`<p>reused from ${runLink({ ...run, id: r.reusedFrom })} (same inputs)</p>` : html``}`
-            : html`<p class="muted">no image${final ? '' : ' yet'}</p>`
-        }
-        ${
-          r?.layers?.length
-            ? html`<table>
-                <thead>
-                  <tr>
-                    <th scope="col">Layer</th>
-                    <th scope="col">Digest</th>
-                    <th scope="col" class="num">Size</th>
-                    <th scope="col">Status</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${r.layers.map(
-                    (l) =>
-                      html`<tr>
-                        <td>${l.kind}</td>
-                        <td class="mono" title="${l.digest}">${shortDigest(l.digest)}</td>
-                        <td class="num nowrap">${bytes(l.size)}</td>
-                        <td>${l.status}</td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>`
-            : html``
-        }
-      </section>
-      <section class="card" aria-labelledby="gate-h">
-        <h2 id="gate-h">Gate</h2>
-        ${
-          gate.length
-            ? html`<table>
-                <thead>
-                  <tr>
-                    <th scope="col">Check</th>
-                    <th scope="col" class="num">Value</th>
-                    <th scope="col">Bound</th>
-                    <th scope="col">Result</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${gate.map((l) => {
-                    const m = GATE.exec(l.line);
-                    return m
-                      ? html`<tr>
-                          <td>${m[1]}</td>
-                          <td class="num">${m[2]}</td>
-                          <td class="nowrap">${m[3]} ${m[4]}</td>
-                          <td>${badge(m[5] === 'ok' ? 'ok' : 'FAILED')}</td>
-                        </tr>`
-                      : html`<tr>
-                          <td colspan="4">${l.line}</td>
-                        </tr>`;
-                  })}
-                </tbody>
-              </table>`
-            : html`<p class="muted">no gate checks${final ? '' : ' yet'}</p>`
-        }
-        ${
-          metrics.length
-            ? html`<dl class="kv">
-                ${metrics.map(
-                  ([k, v]) =>
-                    html`<dt>${k}</dt>
-                      <dd class="mono">${String(v)}</dd>`,
-                )}
-              </dl>`
-            : html``
-        }
-      </section>
       <section class="card" aria-labelledby="after-h">
         <h2 id="after-h">Serves after the run</h2>
         ${
@@ -214,6 +134,17 @@ export function runSummary(
               </p>`
         }
       </section>
+      <section class="card wide" aria-labelledby="img-h">
+        <h2 id="img-h">Image</h2>
+        ${
+          r?.image
+            ? html`<p class="mono">${r.image.reference}</p>
+                ${r.reusedFrom ? html`<p>reused from ${runLink({ ...run, id: r.reusedFrom })} (same inputs)</p>` : html``}`
+            : html`<p class="muted">no image${final ? '' : ' yet'}</p>`
+        }
+        ${layersTable(run, changes)}
+      </section>
+      ${gatePanel(run, lines, final)}
     </div>`;
 }
 

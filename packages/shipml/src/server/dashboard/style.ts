@@ -53,6 +53,11 @@ label.check{flex-direction:row;align-items:center;gap:6px}
 .logbar{display:flex;gap:14px;align-items:center;margin:4px 0}
 .login{max-width:420px;margin:60px auto}.login input{width:100%}.login label{display:flex}
 .chart{min-height:300px}
+.card.wide{grid-column:1/-1}
+.s-passed{color:var(--ok);background:var(--okbg)}.s-changed,.s-added{color:var(--warn);background:var(--warnbg)}.s-unchanged,.s-removed{color:var(--idle);background:var(--idlebg)}
+table.gate th.gate-col{width:35%}.gate-bar{display:block;width:100%;height:14px;min-width:120px}
+.gate-track{fill:var(--line)}.gate-pass{fill:var(--okbg);stroke:var(--ok);stroke-width:.2}.gate-bound{fill:var(--fg)}
+.gate-value.gate-passed{fill:var(--ok)}.gate-value.gate-failed{fill:var(--bad)}.gate-value.gate-skipped{fill:var(--idle)}
 .u-legend{font-size:.85rem}
 @media (max-width:700px){main{padding:10px}th,td{padding:4px}}
 `;
