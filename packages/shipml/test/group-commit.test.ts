@@ -24,10 +24,9 @@ describe('GroupCommit', () => {
   });
 
   it('retries a failed batch one call at a time: only the bad call fails', async () => {
-    const group = new GroupCommit<number, number>(async (items) => {
-      if (items.includes(3)) throw new Error('bad item 3');
-      return items;
-    });
+    const group = new GroupCommit<number, number>((items) =>
+      items.includes(3) ? Promise.reject(new Error('bad item 3')) : Promise.resolve(items),
+    );
     const results = await Promise.allSettled([1, 2, 3, 4].map((i) => group.submit(i)));
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : String(r.reason)))).toEqual([
       1,

@@ -50,6 +50,10 @@ apps:
   - name: tiny
     repository: ${repo.bare}
     release: manual
+    # The host runner: this test is about the service (processes, leases, redaction), and its
+    # commands print what they were given; the container runner's containment is
+    # runner-container-hostile.test.ts.
+    runner: host
     env: { MARKS: ${marks} }
     triggers:
       - { type: generic, secret: "\${HOOK_SECRET}" }

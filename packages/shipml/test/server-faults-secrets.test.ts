@@ -51,12 +51,20 @@ apps:
   - name: leaky
     repository: ${repo.bare}
     release: manual
+    # The host runner: this test is about the service (processes, leases, redaction), and its
+    # commands print what they were given; the container runner's containment is
+    # runner-container-hostile.test.ts.
+    runner: host
     secrets: { APP_TOKEN: "\${APP_SECRET}" }
     triggers:
       - { type: github, secret: "\${HOOK_SECRET}" }
   - name: unreachable
     repository: "http://deploy:\${REPO_PASSWORD}@127.0.0.1:1/nowhere.git"
     release: manual
+    # The host runner: this test is about the service (processes, leases, redaction), and its
+    # commands print what they were given; the container runner's containment is
+    # runner-container-hostile.test.ts.
+    runner: host
     triggers:
       - { type: generic, secret: "\${GENERIC_SECRET}" }
 `,

@@ -197,7 +197,8 @@ apps:
 
   it('cancel through the API stops a running run and ends its command with everything it started', async () => {
     const srv = await startService(
-      `dataDir: ${root}/cancel\napps:\n  - name: ${app}\n    repository: ${repo.bare}\n    release: manual\n`,
+      // The host runner: the test reads the command's process ids on this machine.
+      `dataDir: ${root}/cancel\napps:\n  - name: ${app}\n    repository: ${repo.bare}\n    release: manual\n    runner: host\n`,
       { ...process.env, TMPDIR: root },
     );
     started.push(srv);

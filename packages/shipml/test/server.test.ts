@@ -48,7 +48,11 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'shipml-srv-'));
   repo = await testRepo(
     join(root, 'repo'),
-    tinyApp({ test: 'echo "token is $APP_TOKEN"; sleep 1' }),
+    // The command asks for the secret by name: the container runner passes nothing else.
+    tinyApp({
+      test: 'echo "token is $APP_TOKEN"; sleep 1',
+      testEnv: { APP_TOKEN: '${APP_TOKEN}' },
+    }),
   );
   srv = await startService(config(repo.bare), {
     ...process.env,

@@ -1,3 +1,4 @@
+import { hostRunner } from '../src/runners/host/index.js';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,9 +33,9 @@ describe('the command runner keeps plain text', () => {
   it('lines, tail, stdout and the log file have no escape codes', async () => {
     const lines: string[] = [];
     const logFile = join(work, 'test.log');
-    const result = await runCommand(COLOURED, {
+    const result = await runCommand(hostRunner({ env: process.env }), COLOURED, {
       cwd: work,
-      env: process.env,
+      env: {},
       timeoutSeconds: 30,
       onLine: (line) => lines.push(line),
       logFile,

@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import type { DeployTargetId } from '../deploy/registry.js';
 import { defaultCacheDir } from '../model-store/cache.js';
@@ -11,6 +11,7 @@ import {
   type PipelineOptions,
 } from '../pipeline/run.js';
 import { RunStore } from '../pipeline/runs.js';
+import { runners } from '../runners/registry.js';
 import { STAGES, type RunReport, type StageName, type Trigger } from '../pipeline/types.js';
 import {
   loadCliConfig,
@@ -37,6 +38,7 @@ interface PipelineFlags extends CommonFlags, RegistryFlags {
 }
 
 interface RunFlags extends PipelineFlags {
+  runner?: string;
   store?: string;
   until?: StageName;
   model?: string;
@@ -89,6 +91,12 @@ export function pipelineCommands(run: CommandRunner): Command[] {
         'model to ship instead of model.name:model.channel (name@version or name:channel)',
       )
       .option('--store <url>', 'model store URL (default: as for `shipml model`)')
+      .addOption(
+        new Option(
+          '--runner <kind>',
+          `where prepare, test and evaluate run: ${runners.choices} (default: runner.kind, else host)`,
+        ).choices(runners.ids),
+      )
       .option('--force', 'rebuild even if the inputs equal the last successful run'),
   ).action(async (flags: RunFlags) => {
     await run((ctx) => runAction(ctx, flags), {
@@ -154,6 +162,7 @@ async function runAction(ctx: CliContext, flags: RunFlags): Promise<void> {
   await finish(ctx, flags, display, () =>
     runPipeline({
       ...base,
+      runner: flags.runner ? { kind: flags.runner, where: '--runner' } : undefined,
       repo: loaded.config.model?.name || flags.model ? repo : undefined,
       until,
       modelRef: flags.model,

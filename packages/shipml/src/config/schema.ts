@@ -1,3 +1,4 @@
+import { RunnerConfigSchema } from '../runners/config-schema.js';
 import { z } from 'zod';
 import { BuildConfigSchema } from '../builders/config-schema.js';
 import { imageBuilders } from '../builders/registry.js';
@@ -83,6 +84,8 @@ export const ConfigSchema = z
     evaluate: CommandSchema(
       "Prints the model's metrics as a JSON object (its last stdout line that is one); MODEL_PATH is set.",
     ).optional(),
+    /** Where prepare, test and evaluate run (host or an isolated container). */
+    runner: RunnerConfigSchema.optional(),
     gate: z
       .object({
         /** Absolute bounds per metric, e.g. accuracy: { min: 0.92 }. */

@@ -50,6 +50,9 @@ apps:
     repository: ${options.repository}
     branches: [main]
     release: on-success
+    # digits' prepare runs npm ci, which needs npm and the registry: the local base image has
+    # neither, so the demo's commands run on the host (the server logs a warning).
+    runner: host
     env: ${JSON.stringify(options.env)}
     triggers:
       - type: github

@@ -10,6 +10,7 @@ import { openTarget } from '../deploy/targets.js';
 import type { DeployTarget } from '../deploy/types.js';
 import { defaultStoreUrl, type StoreSpec } from '../model-store/registry.js';
 import type { RegistryAccess } from '../oci/locations.js';
+import { findCredentials } from '../oci/remote/credentials.js';
 import { parseReference } from '../oci/remote/reference.js';
 
 export interface ConfigInUse {
@@ -91,4 +92,21 @@ export function storeSpecOf(
       where: `${use.configFile}: model.store`,
     };
   return { spec: { url: defaultStoreUrl(use.env) }, where: 'default store' };
+}
+
+/**
+ * Credentials a Docker Engine pulls `image` with (the container runner's image): found as
+ * for pushing — shipml.yaml's registry settings, SHIPML_REGISTRY_*, docker's config —
+ * and handed to the engine only, never to a command.
+ */
+export async function pullCredentialsFor(
+  image: string,
+  use: Pick<ConfigInUse, 'config' | 'env'>,
+): Promise<{ registry: string; username: string; password: string } | undefined> {
+  if (image.startsWith('oci:')) return undefined;
+  const { registry } = parseReference(image);
+  const found = await findCredentials(registry, { env: use.env, explicit: use.config.registry });
+  return found?.username && found.password
+    ? { registry, username: found.username, password: found.password }
+    : undefined;
 }

@@ -17,6 +17,9 @@ import type { Release } from '../deploy/types.js';
 import type { Manifest } from '../model-store/manifest.js';
 import { movedTagNotes, parseLocation, writeImage } from '../oci/locations.js';
 import { runCommand } from './command.js';
+import { openRunner } from '../runners/open.js';
+import { pullCredentialsFor } from './assemble.js';
+import type { CommandRunner } from '../runners/types.js';
 import { evaluateGate, parseMetrics, type Metrics } from './gate.js';
 import { signStage } from './sign-stage.js';
 import type { StageName } from './types.js';
@@ -44,12 +47,27 @@ export async function buildStages(
     });
   } else run.skip('fetch-model', 'no model.name in shipml.yaml');
 
-  const childEnv = (extra: Record<string, string>, model = modelDir): NodeJS.ProcessEnv => ({
-    ...options.env,
+  // The command's own variables; the runner adds MODEL_PATH (and, on the host, ShipML's env).
+  const childEnv = (extra: Record<string, string>): Record<string, string> => ({
     ...extra,
     CI: 'true',
-    ...(model ? { MODEL_PATH: model } : {}),
   });
+  let runner: Promise<CommandRunner> | undefined;
+  const commandRunner = (stage: StageName) =>
+    (runner ??= (async () => {
+      const image = config.runner?.image ?? config.build?.base;
+      const opened = await openRunner(config.runner, options.runner, {
+        env: options.env,
+        defaultImage: config.build?.base,
+        pull:
+          typeof image === 'string'
+            ? await pullCredentialsFor(image, { config, env: options.env })
+            : undefined,
+        say: (line) => run.log(stage, line),
+      });
+      run.log(stage, `the app's commands run on the ${opened.kind} runner`);
+      return opened;
+    })());
   // prepare (npm ci, a build step) and test: the project's own commands, each with its log.
   for (const name of ['prepare', 'test'] as const) {
     const spec = config[name];
@@ -61,9 +79,10 @@ export async function buildStages(
     await run.stage(name, async () => {
       await mkdir(runDir, { recursive: true });
       const logFile = join(runDir, `${name}.log`);
-      const result = await runCommand(spec.command, {
+      const result = await runCommand(await commandRunner(name), spec.command, {
         cwd: appDir,
         env: childEnv(spec.env),
+        modelDir,
         timeoutSeconds: spec.timeoutSeconds,
         signal,
         onLine: (line) => run.log(name, line),
@@ -71,13 +90,18 @@ export async function buildStages(
         redact: options.runs.redact,
       });
       if (result.cancelled) throw new CancelledError(`the run was cancelled during ${name}`);
+      const limit = result.limit ? `; ${result.limit}` : '';
+      // A limit hit fails the stage even when the command exited 0 (it wrote past its disk
+      // allowance, or forks were refused and it carried on).
+      if (result.limit && result.code === 0 && !result.timedOut)
+        throw new StageFailure(`\`${spec.command}\` exceeded a limit: ${result.limit}`);
       if (result.timedOut)
         throw new StageFailure(
-          `\`${spec.command}\` did not finish within ${spec.timeoutSeconds} s`,
+          `\`${spec.command}\` did not finish within ${spec.timeoutSeconds} s${limit}`,
         );
       if (result.code !== 0)
         throw new StageFailure(
-          `\`${spec.command}\` failed (exit ${result.code ?? result.signal}): ${lastMeaningful(result.tail)}`,
+          `\`${spec.command}\` failed (exit ${result.code ?? result.signal}${limit}): ${lastMeaningful(result.tail)}`,
         );
       return `\`${spec.command}\` passed (log: ${logFile})`;
     });
@@ -86,9 +110,10 @@ export async function buildStages(
   if (!reached(options.until, 'evaluate')) return undefined;
   const evaluate = async (model: string | undefined, stage: StageName): Promise<Metrics> => {
     const e = config.evaluate!;
-    const result = await runCommand(e.command, {
+    const result = await runCommand(await commandRunner(stage), e.command, {
       cwd: appDir,
-      env: childEnv(e.env, model),
+      env: childEnv(e.env),
+      modelDir: model,
       timeoutSeconds: e.timeoutSeconds,
       signal,
       onLine: (line) => run.log(stage, line),
@@ -96,7 +121,7 @@ export async function buildStages(
     if (result.cancelled) throw new CancelledError('the run was cancelled during the evaluation');
     if (result.code !== 0 || result.timedOut)
       throw new StageFailure(
-        `\`${e.command}\` failed (${result.timedOut ? 'timed out' : `exit ${result.code ?? result.signal}`}): ${lastMeaningful(result.tail)}`,
+        `\`${e.command}\` failed (${result.timedOut ? 'timed out' : `exit ${result.code ?? result.signal}`}${result.limit ? `; ${result.limit}` : ''}): ${lastMeaningful(result.tail)}`,
       );
     const metrics = parseMetrics(result.stdout);
     if (!metrics)

@@ -1,19 +1,22 @@
 /**
- * Runs a project's own command (tests, evaluation) the way CI would: `sh -c` in the app
- * directory, through the core process runner (its own process group, so a timeout or Ctrl-C
- * ends it and everything it started; output line by line), every line also written to a log
- * file for the report. Output arrives as plain text: test runners colour their output when
- * CI is set (picocolors does), and those codes would land raw in logs, reports, error
- * messages and piped output. ShipML's own terminal display keeps its colours.
+ * Runs a project's own command (prepare, tests, evaluation) the way CI would: `sh -c` in the
+ * app directory, through the run's command runner (runners/: a host process group or an
+ * isolated container; a timeout or a cancel ends everything it started; output line by
+ * line), every line also written to a log file for the report. Output arrives as plain
+ * text: test runners colour their output when CI is set (picocolors does), and those codes
+ * would land raw in logs, reports, error messages and piped output.
  */
 import { createWriteStream } from 'node:fs';
-import { runProcess, type ProcessResult } from '../core/process.js';
+import type { CommandOutcome, CommandRunner } from '../runners/types.js';
 
-export type CommandResult = ProcessResult;
+export type CommandResult = CommandOutcome;
 
 export interface CommandOptions {
   cwd: string;
-  env: NodeJS.ProcessEnv;
+  /** The command's own variables (its env: in shipml.yaml, CI). */
+  env: Record<string, string>;
+  /** The verified model: MODEL_PATH. */
+  modelDir?: string | undefined;
   timeoutSeconds: number;
   signal?: AbortSignal | undefined;
   /** Every output line, as it comes. */
@@ -27,16 +30,21 @@ export interface CommandOptions {
 /** Stdout kept for the caller (the evaluation prints its metrics there). */
 const KEEP_BYTES = 1024 * 1024;
 
-export async function runCommand(command: string, options: CommandOptions): Promise<CommandResult> {
+export async function runCommand(
+  runner: CommandRunner,
+  command: string,
+  options: CommandOptions,
+): Promise<CommandResult> {
   const log = options.logFile ? createWriteStream(options.logFile) : undefined;
   try {
-    return await runProcess('sh', ['-c', command], {
-      cwd: options.cwd,
+    return await runner.run({
+      command,
+      appDir: options.cwd,
       env: options.env,
-      timeoutMs: options.timeoutSeconds * 1000,
+      modelDir: options.modelDir,
+      timeoutSeconds: options.timeoutSeconds,
       signal: options.signal,
       keepStdoutBytes: KEEP_BYTES,
-      plainText: true,
       onLine: (line) => {
         log?.write((options.redact ? options.redact(line) : line) + '\n');
         options.onLine?.(line);

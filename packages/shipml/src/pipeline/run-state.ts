@@ -36,6 +36,11 @@ export interface PipelineOptions {
   openTarget: () => Promise<DeployTarget>;
   trigger: Trigger;
   reason?: string | undefined;
+  /**
+   * Where the app's commands run, decided by the caller over shipml.yaml's runner.kind
+   * (`--runner`; the server: its app config, never the repository's).
+   */
+  runner?: { kind: string; where: string } | undefined;
   onEvent?: ((event: RunEvent) => void) | undefined;
 }
 

@@ -113,6 +113,7 @@ async function executeOnce(run: RunRecord, app: AppConfig, ctx: ExecuteContext):
       runs: new StoreHistory(ctx.store, paths.runsDir, ctx.redact),
       trigger: run.cause.trigger,
       reason: run.cause.detail,
+      runner: { kind: app.runner, where: `apps[${app.name}].runner` },
       onEvent: (e: Parameters<RunLog['event']>[0]) => ctx.log.event(e),
     };
     if (run.deploys && ctx.interruptedDeploy)

@@ -97,6 +97,10 @@ export class Service {
       log: (line) => this.log(line),
     });
     for (const app of config.apps) {
+      if (app.runner === 'host')
+        this.log(
+          `warning: ${app.name}: runner host — its prepare, test and evaluate commands run unisolated as this server's user, with its files in reach`,
+        );
       const view = { name: app.name, repository: app.repository, branches: app.branches };
       for (const entry of app.triggers) {
         const trigger = await openTrigger(entry, view);

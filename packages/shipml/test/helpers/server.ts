@@ -40,7 +40,13 @@ export interface TestRepo {
 
 /** A tiny app: no model, a test command, a Node build pushed to the test registry. */
 export function tinyApp(
-  options: { test?: string; prepare?: string; repository?: string } = {},
+  options: {
+    test?: string;
+    /** The test command's env: (the container runner passes only these). */
+    testEnv?: Record<string, string>;
+    prepare?: string;
+    repository?: string;
+  } = {},
 ): Record<string, string> {
   const registry = required('SHIPML_TEST_REGISTRY');
   return {
@@ -64,6 +70,7 @@ export function tinyApp(
       ...(options.prepare ? ['prepare:', `  command: ${JSON.stringify(options.prepare)}`] : []),
       'test:',
       `  command: ${JSON.stringify(options.test ?? 'node -e "console.log(\'tests pass\')"')}`,
+      ...(options.testEnv ? [`  env: ${JSON.stringify(options.testEnv)}`] : []),
       'deploy:',
       '  app: tiny',
       '',

@@ -5,6 +5,7 @@
  * come from the trigger registry). Secrets are written as `${VAR}` and resolved from the
  * server's environment; they are never stored in the database.
  */
+import { runners } from '../../runners/registry.js';
 import { z } from 'zod';
 import { TriggerListSchema } from '../triggers/registry.js';
 
@@ -26,6 +27,13 @@ export const AppConfigSchema = z
      * `manual`: runs stop after push; releases come from a schedule, the API or the CLI.
      */
     release: z.enum(['on-success', 'manual']).default('on-success'),
+    /**
+     * Where the app's own commands (prepare, test, evaluate) run: `container` isolates them
+     * (only the checkout, the model and what their env: names); `host` runs them as this
+     * server's processes — only for repositories whose every pusher you trust. The server
+     * decides, never the repository's shipml.yaml (whose runner options still apply).
+     */
+    runner: z.enum(runners.ids).default('container'),
     /** Runs of this app at once (on all workers together); deploys are always one at a time. */
     concurrency: z.number().int().min(1).max(16).default(1),
     /** Environment of the app's runs (not secret: shown by the API). */

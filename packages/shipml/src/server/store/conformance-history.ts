@@ -177,8 +177,8 @@ export function historyCases(
       ['new', 1],
       ['new', 0],
     ]);
-    const [first, second] = [results[0]!.queued[0]!.run, results[1]!.queued[0]!.run];
-    expect(results[1]!.queued[0]!.superseded).toEqual([first.id]);
+    const [first, second] = [results[0].queued[0]!.run, results[1].queued[0]!.run];
+    expect(results[1].queued[0]!.superseded).toEqual([first.id]);
     const queued = (await store().listRuns({ app })).runs;
     expect(queued.map((r) => [r.id, r.status])).toEqual([
       [second.id, 'queued'],

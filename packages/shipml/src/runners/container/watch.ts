@@ -1,0 +1,80 @@
+/**
+ * What the Docker Engine does not report about a command's limits, sampled while it runs:
+ * the checkout file system's free space (the disk limit: the engine has no size limit for a
+ * bind mount, so the runner ends a command that writes more than diskMiB) and the
+ * container's cgroup counters (pids.events "max": the process limit refused a fork;
+ * memory.events "oom_kill"). Sampled four times a second: a command writing faster than
+ * that may overshoot the disk limit by what it writes in 100 ms. A fork bomb that gives up
+ * between two samples is still told by its shell's words (see index.ts).
+ */
+import { readFile, statfs } from 'node:fs/promises';
+
+const EVERY_MS = 100;
+
+export interface LimitWatch {
+  /** The limits hit so far, in words. */
+  hits(): string[];
+  stop(): Promise<void>;
+}
+
+async function freeBytes(dir: string): Promise<number | undefined> {
+  try {
+    const s = await statfs(dir);
+    return Number(s.bavail) * Number(s.bsize);
+  } catch {
+    return undefined;
+  }
+}
+
+/** cgroup v2 files of a container, under the engine's cgroupfs or systemd layout. */
+async function counter(id: string, file: string, key: string): Promise<number> {
+  for (const dir of [
+    `/sys/fs/cgroup/docker/${id}`,
+    `/sys/fs/cgroup/system.slice/docker-${id}.scope`,
+  ]) {
+    try {
+      const text = await readFile(`${dir}/${file}`, 'utf8');
+      const line = text.split('\n').find((l) => l.startsWith(`${key} `));
+      return line ? Number(line.split(' ')[1]) : 0;
+    } catch {
+      // not this layout (or the cgroup is gone): try the next
+    }
+  }
+  return 0;
+}
+
+export async function watchLimits(
+  options: { containerId: string; checkout: string; diskMiB: number; pids: number },
+  onDiskLimit: () => void,
+): Promise<LimitWatch> {
+  const before = await freeBytes(options.checkout);
+  const hits = new Set<string>();
+  let running = true;
+  const sample = async () => {
+    const free = await freeBytes(options.checkout);
+    if (before !== undefined && free !== undefined) {
+      const written = before - free;
+      if (written > options.diskMiB * 1024 * 1024 && !hits.has('disk')) {
+        hits.add('disk');
+        onDiskLimit();
+      }
+    }
+    if ((await counter(options.containerId, 'pids.events', 'max')) > 0) hits.add('pids');
+  };
+  const loop = (async () => {
+    while (running) {
+      await sample();
+      await new Promise((r) => setTimeout(r, EVERY_MS));
+    }
+  })();
+  return {
+    hits: () => [...hits],
+    /** Ends the sampling after one last sample: a write that finished between samples counts. */
+    async stop() {
+      if (!running) return;
+      running = false;
+      await loop;
+      await sample();
+    },
+  };
+}
