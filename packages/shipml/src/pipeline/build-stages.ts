@@ -59,6 +59,7 @@ export async function buildStages(
       const opened = await openRunner(config.runner, options.runner, {
         env: options.env,
         defaultImage: config.build?.base,
+        labels: options.runner?.labels,
         pull:
           typeof image === 'string'
             ? await pullCredentialsFor(image, { config, env: options.env })

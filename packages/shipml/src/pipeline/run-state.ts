@@ -40,7 +40,14 @@ export interface PipelineOptions {
    * Where the app's commands run, decided by the caller over shipml.yaml's runner.kind
    * (`--runner`; the server: its app config, never the repository's).
    */
-  runner?: { kind: string; where: string } | undefined;
+  runner?:
+    | {
+        kind: string;
+        where: string;
+        /** Labels for what the runner creates (the server: the run's id). */
+        labels?: Record<string, string> | undefined;
+      }
+    | undefined;
   onEvent?: ((event: RunEvent) => void) | undefined;
 }
 

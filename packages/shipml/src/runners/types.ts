@@ -49,6 +49,11 @@ export interface RunnerContext {
   defaultImage?: string | undefined;
   /** Credentials the Docker Engine pulls the runner's image with (never given to the command). */
   pull?: { registry: string; username: string; password: string } | undefined;
+  /**
+   * Labels for what the runner creates (the server: the run's id), so a later process can
+   * find what a killed one left behind (runners/container/sweep.ts).
+   */
+  labels?: Record<string, string> | undefined;
   /** What the runner says about itself (pulling an image), as run log lines. */
   say?: ((line: string) => void) | undefined;
 }

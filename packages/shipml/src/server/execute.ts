@@ -8,6 +8,7 @@
  * ExternalServiceError before anything deployed) are retried with backoff; test, gate and
  * verify failures are the run's answer and never retried.
  */
+import { RUN_LABEL } from '../runners/labels.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -113,7 +114,11 @@ async function executeOnce(run: RunRecord, app: AppConfig, ctx: ExecuteContext):
       runs: new StoreHistory(ctx.store, paths.runsDir, ctx.redact),
       trigger: run.cause.trigger,
       reason: run.cause.detail,
-      runner: { kind: app.runner, where: `apps[${app.name}].runner` },
+      runner: {
+        kind: app.runner,
+        where: `apps[${app.name}].runner`,
+        labels: { [RUN_LABEL]: run.id },
+      },
       onEvent: (e: Parameters<RunLog['event']>[0]) => ctx.log.event(e),
     };
     if (run.deploys && ctx.interruptedDeploy)

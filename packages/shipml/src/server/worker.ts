@@ -137,6 +137,32 @@ export class Worker {
     }
     for (const run of retried)
       this.options.log(`run ${run.id} of ${run.app} queued again (retry of ${run.retryOf})`);
+    await this.sweep(interrupted.length > 0);
+  }
+
+  private swept = false;
+
+  /**
+   * Removes command containers of runs that are over (a killed process's, whose command ran
+   * on): once at start, and again whenever leases expired. Only when an app uses them.
+   */
+  private async sweep(again: boolean): Promise<void> {
+    if (this.swept && !again) return;
+    this.swept = true;
+    if (![...this.options.apps.values()].some((a) => a.runner === 'container')) return;
+    try {
+      const { sweepCommandContainers } = await import('../runners/container/sweep.js');
+      const removed = await sweepCommandContainers(
+        this.options.serverEnv,
+        async (id) => (await this.options.store.getRun(id))?.status === 'running',
+      );
+      for (const id of removed)
+        this.options.log(`removed the command container of run ${id}: its run is over`);
+    } catch (err) {
+      this.options.log(
+        `worker ${this.options.id}: cannot look for leftover command containers: ${this.options.redact((err as Error).message)}`,
+      );
+    }
   }
 
   private async handle(run: RunRecord): Promise<void> {

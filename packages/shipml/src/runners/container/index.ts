@@ -19,6 +19,7 @@ import { Engine, engineCall } from '../../deploy/docker/engine.js';
 import type { CommandInput, CommandOutcome, CommandRunner, RunnerContext } from '../types.js';
 import type { ContainerRunnerOptions } from './schema.js';
 import { watchLimits } from './watch.js';
+import { COMMAND_LABEL } from '../labels.js';
 
 export const WORKSPACE = '/workspace';
 export const MODEL_MOUNT = '/model';
@@ -48,7 +49,11 @@ export async function openContainerRunner(
     },
   );
   await engine.ensureImage(image, ctx.say);
-  return { kind: 'container', run: (input) => runInContainer(engine, image, options, input) };
+  const labels = { ...ctx.labels, [COMMAND_LABEL]: 'command' };
+  return {
+    kind: 'container',
+    run: (input) => runInContainer(engine, image, options, input, labels),
+  };
 }
 
 /**
@@ -94,11 +99,12 @@ async function runInContainer(
   image: string,
   options: ContainerRunnerOptions,
   input: CommandInput,
+  labels: Record<string, string>,
 ): Promise<CommandOutcome> {
   const { user, giveBack } = await lendCheckout(options, input.appDir);
   const [uid, gid] = user.split(':');
   try {
-    return await runAs(engine, image, options, input, uid!, gid!, user);
+    return await runAs(engine, image, options, input, { uid: uid!, gid: gid!, user, labels });
   } finally {
     await giveBack();
   }
@@ -109,10 +115,9 @@ async function runAs(
   image: string,
   options: ContainerRunnerOptions,
   input: CommandInput,
-  uid: string,
-  gid: string,
-  user: string,
+  as: { uid: string; gid: string; user: string; labels: Record<string, string> },
 ): Promise<CommandOutcome> {
+  const { uid, gid, user } = as;
   const name = `shipml-command-${randomBytes(6).toString('hex')}`;
   const container: Docker.Container = await engineCall(engine.where, `creating ${name}`, () =>
     engine.docker.createContainer({
@@ -122,7 +127,7 @@ async function runAs(
       WorkingDir: WORKSPACE,
       User: user,
       Env: environment(input),
-      Labels: { 'dev.shipml.role': 'command' },
+      Labels: as.labels,
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
