@@ -124,6 +124,7 @@ describe('publishing a model as a ModelPack artifact', () => {
     const again = await pushModelArtifact(client(), target, manifest, options);
     expect(again.digest).toBe(first.digest);
     expect(again.layer.action).toBe('exists');
+    expect(again.uploadedBytes).toBe(0);
 
     const other = await publishToFileStore(
       join(work, 'other'),

@@ -67,19 +67,17 @@ async function extractLayer(
   files: Map<string, ExtractedFile>,
 ): Promise<void> {
   const what = `${where} layer ${layer.descriptor.digest}`;
-  // Before any byte moves: a packing this Node cannot unpack fails without a request.
-  const unpack =
-    layer.packing === 'tar' || layer.packing === 'raw'
-      ? undefined
-      : decompressor(layer.packing, what);
-  const body = await layer.open();
+  // Refusals that need no bytes come before the request: no name for a raw file, or a
+  // packing this Node cannot unpack.
   if (layer.packing === 'raw') {
     if (!layer.path)
       throw new ConfigError(`${what}: a raw layer needs an org.cncf.model.filepath annotation`);
     const path = safePath(layer.path, what);
-    await writeFile(body, dir, path, files, what);
+    await writeFile(await layer.open(), dir, path, files, what);
     return;
   }
+  const unpack = layer.packing === 'tar' ? undefined : decompressor(layer.packing, what);
+  const body = await layer.open();
   const diff = new HashingStream();
   const tar = extract();
   const reading = (async () => {
@@ -98,7 +96,8 @@ async function extractLayer(
     }
   })();
   const unpacking = unpack ? pipeline(body, unpack, diff, tar) : pipeline(body, diff, tar);
-  // Whichever fails first is the error; the digest check (at the end of `body`) wins ties.
+  // The first failure is the error: the digest check at the end of `body`, a refused entry,
+  // or the tar parser; either way the other side is stopped before we return.
   await Promise.all([unpacking, reading]).catch(async (err: unknown) => {
     body.destroy();
     await unpacking.catch(() => undefined);

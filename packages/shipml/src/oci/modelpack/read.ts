@@ -157,8 +157,10 @@ export async function readModelArtifact(
 export function mountableLayer(artifact: ModelArtifact, target: string): Layer | undefined {
   const [only, ...rest] = artifact.layers;
   if (!only || rest.length > 0 || only.packing !== 'tar') return undefined;
-  if (!artifact.shipml || normaliseTarget(artifact.shipml.target) !== normaliseTarget(target))
-    return undefined;
+  const want = normaliseTarget(target);
+  if (!artifact.shipml || normaliseTarget(artifact.shipml.target) !== want) return undefined;
+  // The layer's own filepath must agree: the layout claim is checked twice, the bytes by digest.
+  if (only.path !== want.slice(1)) return undefined;
   return {
     digest: only.descriptor.digest as Digest,
     diffId: only.diffId,

@@ -36,7 +36,7 @@ export interface PublishedModel {
 export interface PushModelOptions {
   /** Verified bytes of one of the model's files (e.g. ModelRepository.openFile). */
   openFile: (path: string) => Promise<Readable>;
-  /** Tags to point at the artifact; default: the model version. */
+  /** Tags to point at the artifact; default: the model version (the target's tag is not used). */
   tags?: readonly string[];
   /** Repositories of the same registry that may hold the layer already (mounted, no bytes). */
   mountFrom?: readonly string[];
@@ -125,9 +125,9 @@ export async function pushModelArtifact(
     );
     return 'uploaded';
   };
-  const placeConfig = async (): Promise<void> => {
+  const placeConfig = async (): Promise<number> => {
     if ((await client.blobSize(repository, manifest.config.digest as Digest, signal)) !== undefined)
-      return;
+      return 0;
     await client.uploadBlob(
       repository,
       { digest: manifest.config.digest as Digest, size: rawConfig.length },
@@ -135,8 +135,9 @@ export async function pushModelArtifact(
       undefined,
       signal,
     );
+    return rawConfig.length;
   };
-  const [action] = await Promise.all([placeLayer(), placeConfig()]);
+  const [action, configBytes] = await Promise.all([placeLayer(), placeConfig()]);
   for (const tag of tags)
     await client.putManifest(repository, tag, rawManifest, MediaType.ociManifest, signal);
   return {
@@ -144,7 +145,7 @@ export async function pushModelArtifact(
     reference: pinned(target, digest),
     layer: { digest: layerDigest, size: layer.size, action },
     mountFallbacks,
-    uploadedBytes: (action === 'uploaded' ? layer.size : 0) + rawConfig.length,
+    uploadedBytes: (action === 'uploaded' ? layer.size : 0) + configBytes,
   };
 }
 
