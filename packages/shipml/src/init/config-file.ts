@@ -150,16 +150,6 @@ function baseComment(from: ConfigInputs['baseFrom']): string {
  */
 function testSections(project: DetectedProject): string[] {
   const lines: string[] = [];
-  if (project.kind === 'node') {
-    const env = Object.entries(project.installEnv);
-    lines.push(
-      'prepare: # a clean checkout (what `shipml server` builds) has no node_modules and no build output',
-      `  command: npm ci --no-audit --no-fund${project.scripts.build ? ' && npm run build' : ''}`,
-      ...(env.length > 0
-        ? [`  env: { ${env.map(([k, v]) => `${k}: ${v}`).join(', ')} } # CPU only: no GPU binaries`]
-        : []),
-    );
-  }
   if (project.kind === 'node' && project.scripts.test) {
     lines.push(
       'test:',

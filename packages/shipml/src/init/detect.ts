@@ -25,8 +25,6 @@ export interface NodeProject extends ProjectBase {
   include: string[] | undefined;
   /** shipml is a (dev)dependency: CI runs the project's own copy. */
   hasShipml: boolean;
-  /** Variables `npm ci` needs here (known install scripts that download what a CPU build never uses). */
-  installEnv: Record<string, string>;
 }
 
 export interface DockerfileProject extends ProjectBase {
@@ -151,8 +149,6 @@ async function nodeProject(
     cmd,
     include,
     hasShipml: Boolean(pkg.dependencies?.shipml ?? pkg.devDependencies?.shipml),
-    // onnxruntime-node's install script downloads GPU (CUDA) binaries unless told not to.
-    installEnv: pkg.dependencies?.['onnxruntime-node'] ? { ONNXRUNTIME_NODE_INSTALL: 'skip' } : {},
   };
 }
 
