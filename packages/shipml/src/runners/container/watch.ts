@@ -1,5 +1,6 @@
 /**
- * What the Docker Engine does not report about a command's limits, sampled while it runs:
+ * What the Docker Engine does not report about a command's limits, sampled while it runs
+ * (and the checkout's own usage measured before and after, which decides the disk limit):
  * the checkout file system's free space (the disk limit: the engine has no size limit for a
  * bind mount, so the runner ends a command that writes more than diskMiB) and the
  * container's cgroup counters (pids.events "max": the process limit refused a fork;
@@ -8,6 +9,7 @@
  * between two samples is still told by its shell's words (see index.ts).
  */
 import { readFile, statfs } from 'node:fs/promises';
+import { runProcess } from '../../core/process.js';
 
 const EVERY_MS = 100;
 
@@ -43,11 +45,24 @@ async function counter(id: string, file: string, key: string): Promise<number> {
   return 0;
 }
 
+/** The checkout's own usage in KiB (du: a walk in C), or undefined when du cannot tell. */
+async function usageKiB(dir: string): Promise<number | undefined> {
+  const r = await runProcess('du', ['-sk', '-x', dir], {
+    env: { PATH: '/usr/bin:/bin' },
+    keepStdoutBytes: 256,
+  }).catch(() => undefined);
+  const kib = r?.code === 0 ? Number(r.stdout.split(/\s/)[0]) : NaN;
+  return Number.isFinite(kib) ? kib : undefined;
+}
+
 export async function watchLimits(
   options: { containerId: string; checkout: string; diskMiB: number; pids: number },
   onDiskLimit: () => void,
 ): Promise<LimitWatch> {
   const before = await freeBytes(options.checkout);
+  // Free space also moves with everything else on the file system (another run deleting a
+  // big file hides this one's writes), so the verdict at the end is the checkout's own usage.
+  const usedBefore = await usageKiB(options.checkout);
   const hits = new Set<string>();
   let running = true;
   const sample = async () => {
@@ -75,6 +90,13 @@ export async function watchLimits(
       running = false;
       await loop;
       await sample();
+      const usedAfter = await usageKiB(options.checkout);
+      if (
+        usedBefore !== undefined &&
+        usedAfter !== undefined &&
+        usedAfter - usedBefore > options.diskMiB * 1024
+      )
+        hits.add('disk');
     },
   };
 }
