@@ -15,7 +15,7 @@ import { eventually, testRepo, tinyApp, type TestRepo } from './helpers/server.j
 import { startProcess, type ServerProcess } from './helpers/server-process.js';
 
 const RUNS = 6;
-const SLEEP_S = 4;
+const SLEEP_S = 8;
 
 let root: string;
 let marks: string;
@@ -110,8 +110,15 @@ describe.skipIf(skipPostgres)(
       // Kill the worker whose test command runs first, while it runs.
       const victimRun = await eventually(
         async () => {
-          const start = (await marksOf()).find((m) => m.what === 'start');
-          return start ? (await store!.getRun(start.run))! : undefined;
+          // A command that started and has not ended, whose run the store still sees running
+          // (on a loaded machine the first one may be over before this looks).
+          const marks = await marksOf();
+          for (const start of marks.filter((m) => m.what === 'start')) {
+            if (marks.some((m) => m.what === 'end' && m.run === start.run)) continue;
+            const run = await store!.getRun(start.run);
+            if (run?.status === 'running') return run;
+          }
+          return undefined;
         },
         'a test command to start',
         60_000,
