@@ -19,6 +19,7 @@ import {
   type Browser,
   type DashboardService,
 } from './helpers/dashboard.js';
+import { dockerDeploySection } from './helpers/docker-deploy.js';
 import { freePort } from './helpers/ports.js';
 import { eventually, testRepo, tinyApp, type TestRepo } from './helpers/server.js';
 import { required } from './services.js';
@@ -91,19 +92,7 @@ beforeAll(async () => {
   const files = tinyApp();
   files['shipml.yaml'] = files['shipml.yaml']!.replace(
     'deploy:\n  app: tiny\n',
-    [
-      'deploy:',
-      `  app: ${app}`,
-      '  replicas: 1',
-      '  drainSeconds: 0',
-      '  readinessPath: /',
-      '  livenessPath: /',
-      '  docker:',
-      `    port: ${port}`,
-      `    proxyImage: ${proxyImage}`,
-      'verify: { versionPath: null }',
-      '',
-    ].join('\n'),
+    dockerDeploySection(app, port, proxyImage),
   );
   const answer = (word: string) =>
     `require('http').createServer((q, s) => s.end('${word}')).listen(8080, '0.0.0.0');\n`;

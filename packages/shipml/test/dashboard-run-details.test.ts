@@ -8,12 +8,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../src/server/store/types.js';
+import { seriousViolations } from './helpers/axe.js';
 import {
   ARTIFACTS,
   openBrowser,
@@ -25,8 +24,6 @@ import {
 } from './helpers/dashboard.js';
 import { freePort } from './helpers/ports.js';
 import { testRepo, tinyApp } from './helpers/server.js';
-
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let root: string;
 let srv: DashboardService;
@@ -86,16 +83,6 @@ async function get<T>(path: string, token = reader): Promise<{ status: number; b
     signal: AbortSignal.timeout(30_000),
   });
   return { status: res.status, body: (await res.json()) as T };
-}
-
-async function axe(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate<Array<{ id: string; impact: string }>>(
-    'window.axe.run().then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact })))',
-  );
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact})`);
 }
 
 type Changes = {
@@ -205,7 +192,7 @@ describe('run details in the browser', () => {
     expect(await page.locator('table.gate svg').first().getAttribute('aria-label')).toBe(
       'accuracy 0.95, bound >= 0.9: passed',
     );
-    expect(await axe(page)).toEqual([]);
+    expect(await seriousViolations(page)).toEqual([]);
     await page.locator('#gate-h').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'run-gate-layers.png'), fullPage: true });
 
@@ -255,7 +242,7 @@ describe('run details in the browser', () => {
     expect(await page.locator('section[aria-labelledby=img-h]').textContent()).toContain(
       'First build of this branch',
     );
-    expect(await axe(page)).toEqual([]);
+    expect(await seriousViolations(page)).toEqual([]);
   });
 
   it('shows why there is no revision history on the App page instead of failing', async () => {
@@ -271,7 +258,7 @@ describe('run details in the browser', () => {
       expect(await page.locator('section[aria-labelledby=revisions-h]').textContent()).toContain(
         text,
       );
-      expect(await axe(page), app).toEqual([]);
+      expect(await seriousViolations(page), app).toEqual([]);
     }
     await page.goto(`${srv.url}/ui/apps/gone`);
     await page.screenshot({ path: join(ARTIFACTS, 'app-target-unreachable.png'), fullPage: true });

@@ -7,13 +7,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openModelStore } from '../src/model-store/registry.js';
 import { ModelRepository } from '../src/model-store/repository.js';
+import { seriousViolations } from './helpers/axe.js';
 import {
   ARTIFACTS,
   openBrowser,
@@ -24,8 +24,6 @@ import {
   type DashboardService,
 } from './helpers/dashboard.js';
 import { testRepo, tinyApp } from './helpers/server.js';
-
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let root: string;
 let srv: DashboardService;
@@ -94,19 +92,6 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** axe-core's serious and critical violations on the current page. */
-async function axe(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate<
-    Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>
-  >(
-    'window.axe.run().then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => ({ target: n.target })) })))',
-  );
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
@@ -121,7 +106,7 @@ describe('dashboard', () => {
     await page.fill('#token', 'shipml_aaaaaaaaaaaa_' + 'x'.repeat(43));
     await page.click('button:has-text("Sign in")');
     await expect.poll(() => page.locator('.failure').textContent()).toContain('invalid token');
-    expect(await axe(page)).toEqual([]);
+    expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'login');
     const urls: string[] = [];
     page.on('request', (r) => urls.push(r.url()));
@@ -148,7 +133,7 @@ describe('dashboard', () => {
       expect(await page.locator('button', { hasText: ADMIN_BUTTONS }).count(), name).toBe(0);
       if (name === 'models')
         await page.locator('#chart canvas').first().waitFor({ timeout: 10_000 });
-      expect(await axe(page), name).toEqual([]);
+      expect(await seriousViolations(page), name).toEqual([]);
       await shot(page, `${name}-read`);
     }
     // The failed run says why in one line at the top, and shows its timeline and layers.
@@ -190,7 +175,7 @@ describe('dashboard', () => {
     const { page } = browser;
     await signIn(page, srv.url, admin);
     await page.goto(`${srv.url}/ui/apps/tiny`);
-    expect(await axe(page)).toEqual([]);
+    expect(await seriousViolations(page)).toEqual([]);
     // Revisions come from the deploy target (tiny is not deployed on it): no rollback to offer.
     // dashboard-rollback.test.ts rolls back a real deployment.
     expect(await page.locator('section[aria-labelledby=revisions-h]').textContent()).toContain(
@@ -213,7 +198,7 @@ describe('dashboard', () => {
     await expect
       .poll(() => page.locator('h1 .badge').textContent(), { timeout: 10_000 })
       .toBe('running');
-    expect(await axe(page)).toEqual([]);
+    expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'run-live');
 
     srv.dropConnections();
@@ -257,7 +242,7 @@ describe('dashboard', () => {
     await page.goto(`${srv.url}/ui/apps/digits/models`);
     await page.locator('#chart canvas').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('button', { hasText: 'Promote' }).count()).toBe(3);
-    expect(await axe(page)).toEqual([]);
+    expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'models-admin');
     await Promise.all([
       page.waitForURL(/\/models$/),
@@ -265,14 +250,14 @@ describe('dashboard', () => {
     ]);
     await expect.poll(() => page.locator('main').textContent()).toContain('latest → 1.3.0');
     await page.goto(`${srv.url}/ui/service`);
-    expect(await axe(page)).toEqual([]);
+    expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'service');
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`${srv.url}/ui/`);
-    expect(await axe(page)).toEqual([]);
+    expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'overview-dark');
     await page.goto(`${srv.url}/ui/runs/${seededRun}`);
-    expect(await axe(page)).toEqual([]);
+    expect(await seriousViolations(page)).toEqual([]);
     await shot(page, 'run-dark');
     await page.emulateMedia({ colorScheme: 'light' });
   });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultServiceStoreUrl, openServiceStore } from '../src/server/store/registry.js';
 import type { RunRecord, ServiceStore } from '../src/server/store/types.js';
-import { signHmacSha256 } from '../src/server/triggers/verify.js';
+import { postGenericHook } from './helpers/generic-hook.js';
 import { eventually, testRepo, tinyApp, type TestRepo } from './helpers/server.js';
 import { alive, killIfAlive, startProcess, type ServerProcess } from './helpers/server-process.js';
 
@@ -92,16 +92,9 @@ describe('SIGKILL of shipml server mid-run (SQLite)', () => {
     const first = await startProcess('server', configFile, env());
     started.push(first);
     const commit = await repo.commit({ 'kill.txt': 'x\n' });
-    const body = JSON.stringify({ ref: 'refs/heads/main', commit });
-    const res = await fetch(`${first.url}/hooks/tiny/generic`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-shipml-delivery': 'kill-1',
-        'x-shipml-signature': signHmacSha256(SECRET, Buffer.from(body)),
-      },
-      body,
-      signal: AbortSignal.timeout(10_000),
+    const res = await postGenericHook(first.url!, 'tiny', SECRET, 'kill-1', {
+      ref: 'refs/heads/main',
+      commit,
     });
     expect(res.status).toBe(202);
     const [runId] = ((await res.json()) as { runs: string[] }).runs;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_LABEL } from '../src/runners/labels.js';
-import { signHmacSha256 } from '../src/server/triggers/verify.js';
+import { postGenericHook } from './helpers/generic-hook.js';
 import { eventually, testRepo, tinyApp, type TestRepo } from './helpers/server.js';
 import { startProcess, type ServerProcess } from './helpers/server-process.js';
 
@@ -61,16 +61,9 @@ describe('SIGKILL of shipml server mid-command (container runner)', () => {
     const first = await startProcess('server', configFile, env);
     started.push(first);
     const commit = await repo.commit({ 'orphan.txt': 'x\n' });
-    const body = JSON.stringify({ ref: 'refs/heads/main', commit });
-    const res = await fetch(`${first.url}/hooks/tiny/generic`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-shipml-delivery': 'orphan-1',
-        'x-shipml-signature': signHmacSha256(SECRET, Buffer.from(body)),
-      },
-      body,
-      signal: AbortSignal.timeout(10_000),
+    const res = await postGenericHook(first.url!, 'tiny', SECRET, 'orphan-1', {
+      ref: 'refs/heads/main',
+      commit,
     });
     expect(res.status).toBe(202);
     const [runId] = ((await res.json()) as { runs: string[] }).runs;

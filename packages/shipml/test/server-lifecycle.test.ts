@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerTarget } from '../src/deploy/docker/target.js';
+import { dockerDeploySection } from './helpers/docker-deploy.js';
 import { freePort } from './helpers/ports.js';
 import {
   eventually,
@@ -70,19 +71,7 @@ beforeAll(async () => {
   const files = tinyApp({ test: 'sh slow-test.sh' });
   files['shipml.yaml'] = files['shipml.yaml']!.replace(
     'deploy:\n  app: tiny\n',
-    [
-      'deploy:',
-      `  app: ${app}`,
-      '  replicas: 1',
-      '  drainSeconds: 0',
-      '  readinessPath: /',
-      '  livenessPath: /',
-      '  docker:',
-      `    port: ${port}`,
-      `    proxyImage: ${required('SHIPML_TEST_PROXY_IMAGE')}`,
-      'verify: { versionPath: null }',
-      '',
-    ].join('\n'),
+    dockerDeploySection(app, port, required('SHIPML_TEST_PROXY_IMAGE')),
   );
   // The test is quick unless slow.flag exists in the commit (the cancel case).
   files['slow-test.sh'] =

@@ -17,6 +17,23 @@ import { statementFor, type Statement } from './dsse.js';
 export const BUILD_TYPE = 'urn:shipml:build-type:image:v1';
 export const BUILDER_ID = 'urn:shipml:builder';
 
+/** A base image, by reference and digest. */
+export interface BaseImage {
+  reference: string;
+  digest: Digest;
+}
+
+/** The model an image carries, as its provenance and its SBOM name it. */
+export interface ModelFacts {
+  name: string;
+  version: string;
+  /** The model digest (its manifest's, also label `dev.shipml.model.digest`). */
+  digest: string;
+  /** The image layer that carries it. */
+  layerDigest?: Digest | undefined;
+  channel?: string | undefined;
+}
+
 /** What the pipeline knows about a build, for its provenance. */
 export interface ProvenanceFacts {
   /** `registry/repository` and digest of the image. */
@@ -29,18 +46,8 @@ export interface ProvenanceFacts {
   source?: string | undefined;
   /** shipml.yaml: its path (relative, for people) and sha256 hex of its bytes. */
   config?: { path: string; sha256: string } | undefined;
-  base?: { reference: string; digest: Digest } | undefined;
-  model?:
-    | {
-        name: string;
-        version: string;
-        /** The model digest (its manifest's, also label `dev.shipml.model.digest`). */
-        digest: string;
-        /** The image layer that carries it. */
-        layerDigest?: Digest | undefined;
-        channel?: string | undefined;
-      }
-    | undefined;
+  base?: BaseImage | undefined;
+  model?: ModelFacts | undefined;
   shipmlVersion: string;
   runId?: string | undefined;
   startedOn?: Date | undefined;

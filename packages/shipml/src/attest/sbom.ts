@@ -14,6 +14,7 @@
  */
 import { Enums, Models, Serialize, Spec, SPDX } from '@cyclonedx/cyclonedx-library';
 import type { Digest } from '../oci/digest.js';
+import type { BaseImage, ModelFacts } from './provenance.js';
 import type { NpmPackage } from './sbom-npm.js';
 
 export const SBOM_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
@@ -25,18 +26,13 @@ export interface SbomInput {
   /** The npm packages of the dependency layer; undefined: the image has none (not Node.js). */
   packages: readonly NpmPackage[] | undefined;
   app?: { name?: string | undefined; version?: string | undefined } | undefined;
-  base?: { reference: string; digest: Digest } | undefined;
+  base?: BaseImage | undefined;
   model?:
-    | {
-        name: string;
-        version: string;
-        digest: string;
-        channel?: string | undefined;
-        layerDigest?: string | undefined;
+    | (ModelFacts & {
         files: ReadonlyArray<{ path: string; size: number; sha256: string }>;
         metrics?: Record<string, unknown> | undefined;
         gate?: { passed: boolean; checks: readonly string[] } | undefined;
-      }
+      })
     | undefined;
   shipmlVersion: string;
 }

@@ -22,44 +22,41 @@ export abstract class ShipmlError extends Error {
   }
 }
 
-/** Invalid configuration, flags or names: the user must change their input. */
-export class ConfigError extends ShipmlError {
-  readonly code = 'CONFIG';
+/**
+ * The base of an error kind that only adds its code, so each such kind is one line below.
+ * The class it returns is the kind's parent only (its name is the kind's, via new.target).
+ */
+function coded<C extends string>(
+  code: C,
+): new (message: string, options?: ShipmlErrorOptions) => ShipmlError & { readonly code: C } {
+  return class extends ShipmlError {
+    readonly code: C = code;
+  };
 }
+
+/** Invalid configuration, flags or names: the user must change their input. */
+export class ConfigError extends coded('CONFIG') {}
 
 /**
  * A destructive command ran without its confirmation flag (e.g. `destroy` without `--yes`):
  * nothing was wrong with the input, so scripts can tell "not confirmed" from a bad flag.
  */
-export class ConfirmationRequiredError extends ShipmlError {
-  readonly code = 'CONFIRMATION_REQUIRED';
-}
+export class ConfirmationRequiredError extends coded('CONFIRMATION_REQUIRED') {}
 
 /** A model, version, channel, object or file that does not exist. */
-export class NotFoundError extends ShipmlError {
-  readonly code = 'NOT_FOUND';
-}
+export class NotFoundError extends coded('NOT_FOUND') {}
 
 /** Something exists already, or changed underneath us (a lost conditional write). */
-export class ConflictError extends ShipmlError {
-  readonly code = 'CONFLICT';
-}
+export class ConflictError extends coded('CONFLICT') {}
 
 /** Bytes that do not match their recorded size or sha256. */
-export class IntegrityError extends ShipmlError {
-  readonly code = 'INTEGRITY';
-}
+export class IntegrityError extends coded('INTEGRITY') {}
 
 /** Local storage failed: disk full, no permission, read-only file system. */
-export class LocalStorageError extends ShipmlError {
-  readonly code = 'LOCAL_STORAGE';
-}
+export class LocalStorageError extends coded('LOCAL_STORAGE') {}
 
 /** The operation was cancelled (Ctrl-C, AbortSignal). */
-
-export class CancelledError extends ShipmlError {
-  readonly code = 'CANCELLED';
-}
+export class CancelledError extends coded('CANCELLED') {}
 
 export interface ExternalServiceErrorOptions extends ShipmlErrorOptions {
   /** True when trying again later may succeed (network, timeouts, 5xx, throttling). */
@@ -101,7 +98,6 @@ export class RegistryError extends ExternalServiceError {
 }
 
 /** The service rejected our credentials (never retried). */
-
 export class AuthenticationError extends ExternalServiceError {
   override readonly code = 'AUTHENTICATION';
 
@@ -122,9 +118,7 @@ export function asShipmlError(err: unknown): ShipmlError {
 }
 
 /** A bug or an unexpected condition: not the user's fault. */
-export class InternalError extends ShipmlError {
-  readonly code = 'INTERNAL';
-}
+export class InternalError extends coded('INTERNAL') {}
 
 export function isAbortError(err: unknown): boolean {
   return (

@@ -83,31 +83,26 @@ export function classifyStoreFailure(
       },
     );
   }
-  if ((code && AUTH_CODES.has(code)) || status === 401) {
-    return new AuthenticationError(
-      `${where} failed: the store rejected the credentials from ${context.credentialSource}${detail}`,
-      {
-        hint: 'check the credentials for this store (the secret itself is never printed)',
-        cause: err,
-        serviceCode: code,
-        status,
-      },
+  /** The store refused the credentials: `why`, and where they came from. */
+  const refused = (why: string, hint: string) =>
+    new AuthenticationError(
+      `${where} failed: ${why} the credentials from ${context.credentialSource}${detail}`,
+      { hint, cause: err, serviceCode: code, status },
     );
-  }
+  if ((code && AUTH_CODES.has(code)) || status === 401)
+    return refused(
+      'the store rejected',
+      'check the credentials for this store (the secret itself is never printed)',
+    );
   if (
     status === 403 ||
     code === 'AccessDenied' ||
     code === 'AuthorizationFailure' ||
     code === 'AuthorizationPermissionMismatch'
   ) {
-    return new AuthenticationError(
-      `${where} failed: access denied for the credentials from ${context.credentialSource}${detail}`,
-      {
-        hint: 'the credentials are valid but lack permission for this bucket/container or prefix',
-        cause: err,
-        serviceCode: code,
-        status,
-      },
+    return refused(
+      'access denied for',
+      'the credentials are valid but lack permission for this bucket/container or prefix',
     );
   }
   if (code === 'NoSuchBucket' || code === 'ContainerNotFound') {

@@ -17,7 +17,7 @@ import { resolveManifest } from '../builders/model-input.js';
 import { releaseOf } from '../deploy/release.js';
 import type { Release } from '../deploy/types.js';
 import type { Manifest } from '../model-store/manifest.js';
-import type { RunInputs, RunReport } from './types.js';
+import { stagesFrom, type RunInputs, type RunReport } from './types.js';
 import { buildStages } from './build-stages.js';
 import { releaseStages } from './release-stages.js';
 import { signStage } from './sign-stage.js';
@@ -56,16 +56,7 @@ export async function runPipeline(options: BuildRunOptions): Promise<RunReport> 
       run.report.layers = previous.layers;
       run.report.metrics = previous.metrics;
       const why = `inputs equal run ${previous.id}'s: reusing ${previous.image.reference}`;
-      for (const stage of [
-        'fetch-model',
-        'prepare',
-        'test',
-        'evaluate',
-        'gate',
-        'build',
-        'push',
-      ] as const)
-        run.skip(stage, why);
+      for (const stage of stagesFrom('fetch-model', 'push')) run.skip(stage, why);
       await signStage(run, options, { manifest, reused: previous });
     } else {
       built = await buildStages(run, options, appDir, manifest);

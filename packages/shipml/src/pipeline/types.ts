@@ -21,6 +21,11 @@ export const STAGES = [
 ] as const;
 export type StageName = (typeof STAGES)[number];
 
+/** The stages from `first` to `last`, both included, in pipeline order. */
+export function stagesFrom(first: StageName, last: StageName): StageName[] {
+  return STAGES.slice(STAGES.indexOf(first), STAGES.indexOf(last) + 1);
+}
+
 /** Why a run ran. */
 export type Trigger = 'commit' | 'model' | 'schedule' | 'manual';
 

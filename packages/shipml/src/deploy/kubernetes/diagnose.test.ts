@@ -19,30 +19,39 @@ function pod(
   };
 }
 
+/** A pod whose container waits for `reason` (with the kubelet's message, if any). */
+function waiting(name: string, reason: string, message?: string): V1Pod {
+  return pod(name, { state: { waiting: { reason, ...(message ? { message } : {}) } } });
+}
+
+/** A running pod whose readiness check fails (its Ready condition False). */
+function unready(name: string, message?: string): V1Pod {
+  return pod(
+    name,
+    { state: { running: {} } },
+    {
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: 'False', ...(message ? { message } : {}) }],
+    },
+  );
+}
+
 describe('diagnosePods: why the new pods do not serve', () => {
   it('reports nothing while pods are merely starting', () => {
     expect(diagnosePods([])).toBeUndefined();
-    expect(
-      diagnosePods([pod('a', { state: { waiting: { reason: 'ContainerCreating' } } })]),
-    ).toBeUndefined();
+    expect(diagnosePods([waiting('a', 'ContainerCreating')])).toBeUndefined();
   });
 
   it('names image pull failures, with the kubelet message', () => {
     const d = diagnosePods([
-      pod('app-1', {
-        state: {
-          waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "r/x@sha256:1"' },
-        },
-      }),
+      waiting('app-1', 'ImagePullBackOff', 'Back-off pulling image "r/x@sha256:1"'),
     ]);
     expect(d).toEqual({
       failure: 'image-pull',
       detail: 'pod app-1: ImagePullBackOff: Back-off pulling image "r/x@sha256:1"',
       permanent: false,
     });
-    const invalid = diagnosePods([
-      pod('app-2', { state: { waiting: { reason: 'InvalidImageName' } } }),
-    ]);
+    const invalid = diagnosePods([waiting('app-2', 'InvalidImageName')]);
     expect(invalid).toMatchObject({ failure: 'image-pull', permanent: true });
   });
 
@@ -82,24 +91,8 @@ describe('diagnosePods: why the new pods do not serve', () => {
 
   it('names running pods whose readiness check never passes', () => {
     const d = diagnosePods([
-      pod(
-        'app-1',
-        { state: { running: {} } },
-        {
-          phase: 'Running',
-          conditions: [
-            { type: 'Ready', status: 'False', message: 'containers with unready status: [app]' },
-          ],
-        },
-      ),
-      pod(
-        'app-2',
-        { state: { running: {} } },
-        {
-          phase: 'Running',
-          conditions: [{ type: 'Ready', status: 'False' }],
-        },
-      ),
+      unready('app-1', 'containers with unready status: [app]'),
+      unready('app-2'),
     ]);
     expect(d).toEqual({
       failure: 'never-ready',
@@ -132,11 +125,7 @@ describe('diagnosePods: why the new pods do not serve', () => {
         'pod app-1: not scheduled (Unschedulable: 0/3 nodes are available: 3 Insufficient memory.)',
     });
     const config = diagnosePods([
-      pod('app-1', {
-        state: {
-          waiting: { reason: 'CreateContainerConfigError', message: 'secret "x" not found' },
-        },
-      }),
+      waiting('app-1', 'CreateContainerConfigError', 'secret "x" not found'),
     ]);
     expect(config).toMatchObject({
       failure: 'deadline',
@@ -145,15 +134,8 @@ describe('diagnosePods: why the new pods do not serve', () => {
   });
 
   it('prefers the most telling reason across pods, and ignores pods being deleted', () => {
-    const notReady = pod(
-      'a',
-      { state: { running: {} } },
-      {
-        phase: 'Running',
-        conditions: [{ type: 'Ready', status: 'False' }],
-      },
-    );
-    const pulling = pod('b', { state: { waiting: { reason: 'ErrImagePull' } } });
+    const notReady = unready('a');
+    const pulling = waiting('b', 'ErrImagePull');
     expect(diagnosePods([notReady, pulling])?.failure).toBe('image-pull');
     const deleting = { ...pulling, metadata: { name: 'b', deletionTimestamp: new Date() } };
     expect(diagnosePods([notReady, deleting])?.failure).toBe('never-ready');

@@ -155,18 +155,12 @@ describe('render: Deployment', () => {
   });
 
   it('makes a label-safe version out of any app version', () => {
-    const odd = render(
-      { ...release, provenance: { appVersion: '+1.0.0+build/7+' } },
-      spec,
-      options(),
-    ).deployment;
-    expect(odd.metadata!.labels!['app.kubernetes.io/version']).toBe('1.0.0-build-7');
-    const commitOnly = render(
-      { ...release, provenance: { commit: 'abcdef0123456789abcdef' } },
-      spec,
-      options(),
-    ).deployment;
-    expect(commitOnly.metadata!.labels!['app.kubernetes.io/version']).toBe('abcdef012345');
+    const versionOf = (provenance: Release['provenance']) =>
+      render({ ...release, provenance }, spec, options()).deployment.metadata!.labels![
+        'app.kubernetes.io/version'
+      ];
+    expect(versionOf({ appVersion: '+1.0.0+build/7+' })).toBe('1.0.0-build-7');
+    expect(versionOf({ commit: 'abcdef0123456789abcdef' })).toBe('abcdef012345');
   });
 
   it('is deterministic: the same inputs render the same objects', () => {

@@ -10,14 +10,8 @@ import { deadline, type Deadline } from '../../core/deadline.js';
 import { ConfigError, NotFoundError, ShipmlError } from '../../core/errors.js';
 import type { StoreContext } from '../context.js';
 import { classifyStoreFailure } from '../service-errors.js';
-import type {
-  ModelStore,
-  ObjectInfo,
-  OpOptions,
-  StoredBytes,
-  TransferOptions,
-  WriteOptions,
-} from '../types.js';
+import { SmallReads, type ConditionalRead } from '../small-reads.js';
+import type { ModelStore, ObjectInfo, OpOptions, TransferOptions, WriteOptions } from '../types.js';
 import type { AzblobStoreOptions } from './schema.js';
 
 /**
@@ -26,7 +20,7 @@ import type { AzblobStoreOptions } from './schema.js';
  * Large files are uploaded as parallel blocks with bounded memory (uploadStream); the SDK
  * retries 5xx, throttling and network failures with exponential backoff.
  */
-export class AzblobModelStore implements ModelStore {
+export class AzblobModelStore extends SmallReads implements ModelStore {
   readonly kind = 'azblob' as const;
   readonly displayUrl: string;
   readonly credentialSource: string;
@@ -41,6 +35,7 @@ export class AzblobModelStore implements ModelStore {
     private readonly options: AzblobStoreOptions,
     ctx: StoreContext,
   ) {
+    super();
     this.timeoutMs = ctx.timeoutMs;
     this.attempts = ctx.retry.attempts;
     this.displayUrl = `azblob://${account}/${containerName}/${prefix}`.replace(/\/$/, '');
@@ -94,24 +89,11 @@ export class AzblobModelStore implements ModelStore {
     }
   }
 
-  async readSmall(key: string, options: OpOptions = {}): Promise<StoredBytes | undefined> {
-    const read = await this.get(key, undefined, options);
-    return read === 'unchanged' ? undefined : read;
-  }
-
-  readIfChanged(
-    key: string,
-    etag: string,
-    options: OpOptions = {},
-  ): Promise<StoredBytes | 'unchanged' | undefined> {
-    return this.get(key, etag, options);
-  }
-
-  private async get(
+  protected override async readUnless(
     key: string,
     ifNoneMatch: string | undefined,
     options: OpOptions,
-  ): Promise<StoredBytes | 'unchanged' | undefined> {
+  ): Promise<ConditionalRead> {
     const blob = this.container.getBlobClient(this.key(key));
     try {
       return await this.limited(options.signal, async ({ signal }) => {
@@ -253,11 +235,14 @@ function connect(
     /\/$/,
     '',
   );
-  const connectionString = options.connectionString ?? env.AZURE_STORAGE_CONNECTION_STRING;
-  if (connectionString) {
-    const source = options.connectionString
-      ? 'the connection string in the store configuration'
-      : 'environment (AZURE_STORAGE_CONNECTION_STRING)';
+  const connection = credential(
+    options.connectionString,
+    env,
+    'AZURE_STORAGE_CONNECTION_STRING',
+    'connection string',
+  );
+  if (connection) {
+    const { value: connectionString, source } = connection;
     const named = /(?:^|;)AccountName=([^;]+)/i.exec(connectionString)?.[1];
     if (named && named !== account) {
       throw new ConfigError(
@@ -271,34 +256,37 @@ function connect(
       throw new ConfigError(`the connection string from ${source} is malformed`);
     }
   }
-  const accountKey = options.accountKey ?? env.AZURE_STORAGE_KEY;
-  if (accountKey) {
-    const source = options.accountKey
-      ? 'the account key in the store configuration'
-      : 'environment (AZURE_STORAGE_KEY)';
-    return {
-      client: new BlobServiceClient(
-        endpoint,
-        new StorageSharedKeyCredential(account, accountKey),
-        pipeline,
-      ),
-      source,
-    };
+  const key = credential(options.accountKey, env, 'AZURE_STORAGE_KEY', 'account key');
+  if (key) {
+    const shared = new StorageSharedKeyCredential(account, key.value);
+    return { client: new BlobServiceClient(endpoint, shared, pipeline), source: key.source };
   }
-  const sas = options.sasToken ?? env.AZURE_STORAGE_SAS_TOKEN;
+  const sas = credential(options.sasToken, env, 'AZURE_STORAGE_SAS_TOKEN', 'SAS token');
   if (sas) {
-    const source = options.sasToken
-      ? 'the SAS token in the store configuration'
-      : 'environment (AZURE_STORAGE_SAS_TOKEN)';
-    return {
-      client: new BlobServiceClient(`${endpoint}?${sas.replace(/^\?/, '')}`, undefined, pipeline),
-      source,
-    };
+    const url = `${endpoint}?${sas.value.replace(/^\?/, '')}`;
+    return { client: new BlobServiceClient(url, undefined, pipeline), source: sas.source };
   }
   return {
     client: new BlobServiceClient(endpoint, undefined, pipeline),
     source: 'no credentials (anonymous access)',
   };
+}
+
+/**
+ * A credential from the store configuration, else from the environment variable `name`, with
+ * where it came from (for messages; never the value itself).
+ */
+function credential(
+  configured: string | undefined,
+  env: NodeJS.ProcessEnv,
+  name: string,
+  what: string,
+): { value: string; source: string } | undefined {
+  const value = configured ?? env[name];
+  if (!value) return undefined;
+  const source =
+    configured !== undefined ? `the ${what} in the store configuration` : `environment (${name})`;
+  return { value, source };
 }
 
 function errorCode(err: unknown): string | undefined {

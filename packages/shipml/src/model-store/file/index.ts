@@ -7,14 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { atomicWrite, isTempName, tempPathBeside, writeFileAtomic } from '../../core/atomic.js';
 import { ConfigError, ConflictError, NotFoundError, systemCode } from '../../core/errors.js';
-import type {
-  ModelStore,
-  ObjectInfo,
-  OpOptions,
-  StoredBytes,
-  TransferOptions,
-  WriteOptions,
-} from '../types.js';
+import { SmallReads, type ConditionalRead } from '../small-reads.js';
+import type { ModelStore, ObjectInfo, OpOptions, TransferOptions, WriteOptions } from '../types.js';
 
 /** Lock files carry this suffix and are invisible to `list`, as temporaries are. */
 const LOCK_SUFFIX = '.shipml-lock';
@@ -29,12 +23,13 @@ const LOCK_WAIT_MS = 10_000;
  * (O_EXCL) around compare-and-rename. Every write lands by rename or link of a complete
  * temporary (core/atomic.ts), so readers never see a partial object. The ETag is the file's inode, mtime (ns) and size: any replace changes it.
  */
-export class FileModelStore implements ModelStore {
+export class FileModelStore extends SmallReads implements ModelStore {
   readonly kind = 'file' as const;
   readonly credentialSource = 'local file system';
   readonly displayUrl: string;
 
   constructor(readonly root: string) {
+    super();
     this.root = resolve(root);
     this.displayUrl = `file://${this.root}`;
   }
@@ -46,20 +41,11 @@ export class FileModelStore implements ModelStore {
     return path;
   }
 
-  async readSmall(key: string): Promise<StoredBytes | undefined> {
-    const read = await this.readUnless(key, undefined);
-    return read === 'unchanged' ? undefined : read;
-  }
-
-  async readIfChanged(key: string, etag: string): Promise<StoredBytes | 'unchanged' | undefined> {
-    return this.readUnless(key, etag);
-  }
-
   /** Reads through one open handle, so the ETag compared is the ETag of the bytes read. */
-  private async readUnless(
+  protected override async readUnless(
     key: string,
     etag: string | undefined,
-  ): Promise<StoredBytes | 'unchanged' | undefined> {
+  ): Promise<ConditionalRead> {
     let handle;
     try {
       handle = await open(this.pathOf(key), 'r');

@@ -12,14 +12,8 @@ import type { Readable } from 'node:stream';
 import { NotFoundError } from '../../core/errors.js';
 import { classifyStoreFailure } from '../service-errors.js';
 import type { StoreContext } from '../context.js';
-import type {
-  ModelStore,
-  ObjectInfo,
-  OpOptions,
-  StoredBytes,
-  TransferOptions,
-  WriteOptions,
-} from '../types.js';
+import { SmallReads, type ConditionalRead } from '../small-reads.js';
+import type { ModelStore, ObjectInfo, OpOptions, TransferOptions, WriteOptions } from '../types.js';
 import { withoutNodeVersionWarning } from './quiet-client.js';
 import type { S3StoreOptions } from './schema.js';
 
@@ -29,7 +23,7 @@ import type { S3StoreOptions } from './schema.js';
  * Large files go through lib-storage's parallel multipart upload with bounded memory.
  * The SDK retries throttling, 5xx and network failures with backoff; we set how often.
  */
-export class S3ModelStore implements ModelStore {
+export class S3ModelStore extends SmallReads implements ModelStore {
   readonly kind = 's3' as const;
   readonly displayUrl: string;
   readonly credentialSource: string;
@@ -42,6 +36,7 @@ export class S3ModelStore implements ModelStore {
     private readonly options: S3StoreOptions,
     ctx: StoreContext,
   ) {
+    super();
     const env = ctx.env;
     const endpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
     this.displayUrl = `s3://${bucket}/${prefix}`.replace(/\/$/, '');
@@ -91,24 +86,11 @@ export class S3ModelStore implements ModelStore {
     );
   }
 
-  async readSmall(key: string, options: OpOptions = {}): Promise<StoredBytes | undefined> {
-    const read = await this.get(key, undefined, options);
-    return read === 'unchanged' ? undefined : read;
-  }
-
-  readIfChanged(
-    key: string,
-    etag: string,
-    options: OpOptions = {},
-  ): Promise<StoredBytes | 'unchanged' | undefined> {
-    return this.get(key, etag, options);
-  }
-
-  private async get(
+  protected override async readUnless(
     key: string,
     ifNoneMatch: string | undefined,
     options: OpOptions,
-  ): Promise<StoredBytes | 'unchanged' | undefined> {
+  ): Promise<ConditionalRead> {
     try {
       const out = await this.client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key), IfNoneMatch: ifNoneMatch }),

@@ -80,6 +80,12 @@ export function appRoutes(service: Service): Route[] {
       kind: deploy.target,
     };
   };
+  /** The app's model repository and model section at its branch head (absent: none). */
+  const modelOf = async (app: AppConfig) => {
+    const { loaded, env } = await head(app);
+    const repo = await appRepository(loaded, env, defaultCacheDir(env));
+    return { repo, name: loaded.config.model?.name, channel: loaded.config.model?.channel };
+  };
   /** Asks the target, bounded; an engine that does not answer is a 502 with its one line. */
   const ask = async <T>(kind: string, question: () => Promise<T>): Promise<T> => {
     try {
@@ -97,15 +103,13 @@ export function appRoutes(service: Service): Route[] {
     try {
       const t = await target(app);
       const status = await withTimeout(t.target.status(t.name));
-      return JSON.parse(
-        JSON.stringify({
-          target: t.kind,
-          revision: status.live,
-          replicas: status.replicas,
-          url: status.url,
-          rollout: status.rollout,
-        }),
-      ) as z.input<typeof LiveSchema>;
+      return asJson<z.input<typeof LiveSchema>>({
+        target: t.kind,
+        revision: status.live,
+        replicas: status.replicas,
+        url: status.url,
+        rollout: status.rollout,
+      });
     } catch (err) {
       return { target: 'unknown', error: service.options.redactor.redact((err as Error).message) };
     }
@@ -149,9 +153,7 @@ export function appRoutes(service: Service): Route[] {
       response: ModelsSchema,
       handler: async ({ params }) => {
         const app = service.app(params.app);
-        const { loaded, env } = await head(app);
-        const repo = await appRepository(loaded, env, defaultCacheDir(env));
-        const name = loaded.config.model?.name;
+        const { repo, name, channel } = await modelOf(app);
         if (!repo || !name) return { channels: [], versions: [] };
         const [versions, channels, now] = await Promise.all([
           repo.list(name),
@@ -161,7 +163,7 @@ export function appRoutes(service: Service): Route[] {
         const production = now.revision?.provenance.model;
         return {
           model: name,
-          channel: loaded.config.model?.channel,
+          channel,
           production: production?.name === name ? production.version : undefined,
           channels: channels.map((c) => ({ channel: c.channel, version: c.version })),
           versions: versions.map((v) => ({
@@ -186,9 +188,7 @@ export function appRoutes(service: Service): Route[] {
       response: PromoteSchema,
       handler: async ({ params, body }) => {
         const app = service.app(params.app);
-        const { loaded, env } = await head(app);
-        const repo = await appRepository(loaded, env, defaultCacheDir(env));
-        const name = loaded.config.model?.name;
+        const { repo, name } = await modelOf(app);
         if (!repo || !name)
           throw new ConflictError(`${app.name} ships no model (no model.name in ${app.config})`);
         const result = await repo.promote(name, body.version, body.channel);
@@ -223,27 +223,25 @@ export function appRoutes(service: Service): Route[] {
           if (l && !byRevision.has(`${l.number} ${l.image}`))
             byRevision.set(`${l.number} ${l.image}`, r.id);
         }
-        return JSON.parse(
-          JSON.stringify({
-            target: t.kind,
-            app: t.name,
-            live: status.live?.number,
-            url: status.url,
-            replicas: status.live ? status.replicas : undefined,
-            rollout: status.rollout,
-            revisions: history.map((rev) => ({
-              number: rev.number,
-              image: rev.image,
-              digest: imageDigest(rev.image),
-              commit: rev.provenance.commit,
-              appVersion: rev.provenance.appVersion,
-              model: rev.provenance.model,
-              deployedAt: rev.deployedAt,
-              live: rev.number === status.live?.number,
-              run: byRevision.get(`${rev.number} ${rev.image}`),
-            })),
-          }),
-        ) as z.input<typeof RevisionsSchema>;
+        return asJson<z.input<typeof RevisionsSchema>>({
+          target: t.kind,
+          app: t.name,
+          live: status.live?.number,
+          url: status.url,
+          replicas: status.live ? status.replicas : undefined,
+          rollout: status.rollout,
+          revisions: history.map((rev) => ({
+            number: rev.number,
+            image: rev.image,
+            digest: imageDigest(rev.image),
+            commit: rev.provenance.commit,
+            appVersion: rev.provenance.appVersion,
+            model: rev.provenance.model,
+            deployedAt: rev.deployedAt,
+            live: rev.number === status.live?.number,
+            run: byRevision.get(`${rev.number} ${rev.image}`),
+          })),
+        });
       },
     }),
     route({
@@ -269,9 +267,10 @@ export function appRoutes(service: Service): Route[] {
         service.log(
           `${app.name}: rolled back to revision ${result.revision.number} (${result.revision.image})`,
         );
-        return JSON.parse(
-          JSON.stringify({ revision: result.revision, seconds: result.seconds }),
-        ) as z.input<typeof RollbackSchema>;
+        return asJson<z.input<typeof RollbackSchema>>({
+          revision: result.revision,
+          seconds: result.seconds,
+        });
       },
     }),
     route({
@@ -285,12 +284,20 @@ export function appRoutes(service: Service): Route[] {
       query: DeliveryListQuery,
       response: DeliveryListSchema,
       handler: async ({ query }) => ({
-        deliveries: JSON.parse(JSON.stringify(await store.listDeliveries(query))) as z.input<
-          typeof DeliveryListSchema
-        >['deliveries'],
+        deliveries: asJson<z.input<typeof DeliveryListSchema>['deliveries']>(
+          await store.listDeliveries(query),
+        ),
       }),
     }),
   ];
+}
+
+/**
+ * The value as its JSON answer carries it (undefined members dropped, Dates as ISO strings),
+ * which is what the response schemas describe.
+ */
+function asJson<T>(value: unknown): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }
 
 function withTimeout<T>(promise: Promise<T>): Promise<T> {

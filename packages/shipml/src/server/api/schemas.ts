@@ -6,36 +6,21 @@
 import { z } from 'zod';
 import { RevisionSchema } from '../../deploy/spec-schema.js';
 import { RunReportSchema } from '../../pipeline/report-schema.js';
+import { RunCauseSchema } from '../store/rows.js';
+import { RUN_STATUSES } from '../store/types.js';
 
 const id = z.string().regex(/^[\w.-]{1,100}$/);
 export const AppParams = z.object({ app: z.string().regex(/^[a-z0-9-]{1,63}$/) });
 export const RunParams = z.object({ id });
 
-const STATUSES = [
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'superseded',
-  'interrupted',
-] as const;
-
-export const CauseSchema = z.object({
-  trigger: z.enum(['commit', 'model', 'schedule', 'manual']),
-  source: z.string(),
-  deliveryId: z.string().optional(),
-  pusher: z.string().optional(),
-  schedule: z.string().optional(),
-  detail: z.string().optional(),
-});
+export const CauseSchema = RunCauseSchema;
 
 export const RunSchema = z
   .object({
     id: z.string(),
     app: z.string(),
     kind: z.enum(['run', 'release']),
-    status: z.enum(STATUSES),
+    status: z.enum(RUN_STATUSES),
     cause: CauseSchema,
     branch: z.string().optional(),
     commit: z.string().optional(),
@@ -57,7 +42,7 @@ export const RunSchema = z
 
 export const RunListQuery = z.object({
   app: z.string().optional(),
-  status: z.enum(STATUSES).optional(),
+  status: z.enum(RUN_STATUSES).optional(),
   kind: z.enum(['run', 'release']).optional(),
   branch: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),

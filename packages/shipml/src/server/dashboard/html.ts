@@ -111,3 +111,30 @@ export function bytes(n: number): string {
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
+
+/** A column heading: its text, or its text and a class (`num` aligns right); false: no column. */
+export type Column = string | Html | readonly [label: string | Html, cls: string] | false;
+
+/** `<thead>` with one `<th scope="col">` per column; columns that are false are left out. */
+export function thead(columns: readonly Column[]): Html {
+  const heading = (c: Exclude<Column, false>) =>
+    typeof c === 'string' || c instanceof Html
+      ? html`<th scope="col">${c}</th>`
+      : html`<th scope="col" class="${c[1]}">${c[0]}</th>`;
+  return html`<thead>
+    <tr>
+      ${columns.map((c) => (c === false ? html`` : heading(c)))}
+    </tr>
+  </thead>`;
+}
+
+/** A table of `rows` under their column headings, or `empty` (a muted line) when there are none. */
+export function tableOf(columns: readonly Column[], rows: readonly Html[], empty: string): Html {
+  if (rows.length === 0) return html`<p class="muted">${empty}</p>`;
+  return html`<table>
+    ${thead(columns)}
+    <tbody>
+      ${rows}
+    </tbody>
+  </table>`;
+}

@@ -5,7 +5,7 @@
  * non-live revision (confirmed first; the API refuses it to a read token anyway).
  */
 import { ApiRefusal, type Api, type ApiRevisions } from './api.js';
-import { ago, html, shortCommit, shortDigest, type Html } from './html.js';
+import { ago, html, shortCommit, shortDigest, thead, type Html } from './html.js';
 import { csrfForm } from './layout.js';
 import type { Session } from './session.js';
 import { appUrl, runUrl } from './views.js';
@@ -49,17 +49,15 @@ export async function revisionsSection(
         On ${answer.target} as <span class="mono">${answer.app}</span>, newest first.
       </p>
       <table id="revisions">
-        <thead>
-          <tr>
-            <th scope="col">Revision</th>
-            <th scope="col">Commit</th>
-            <th scope="col">Model</th>
-            <th scope="col">Image</th>
-            <th scope="col">Deployed</th>
-            <th scope="col">By run</th>
-            ${session.admin ? html`<th scope="col">Action</th>` : html``}
-          </tr>
-        </thead>
+        ${thead([
+          'Revision',
+          'Commit',
+          'Model',
+          'Image',
+          'Deployed',
+          'By run',
+          session.admin && 'Action',
+        ])}
         <tbody>
           ${revisions.map(
             (r) =>

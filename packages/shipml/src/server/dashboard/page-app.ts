@@ -9,6 +9,7 @@ import { ago, html, type Html } from './html.js';
 import { revisionsSection } from './page-app-revisions.js';
 import { BASE, csrfForm } from './layout.js';
 import type { Session } from './session.js';
+import { RUN_STATUSES } from '../store/types.js';
 import { appUrl, liveCells, runLink, runsTable } from './views.js';
 
 export interface AppFilters {
@@ -17,16 +18,6 @@ export interface AppFilters {
   branch?: string | undefined;
   before?: string | undefined;
 }
-
-const STATUSES = [
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'superseded',
-  'interrupted',
-];
 
 export const appFragmentUrl = (app: string) => `${BASE}/fragments/apps/${encodeURIComponent(app)}`;
 
@@ -77,7 +68,7 @@ export async function appBody(
     appLiveFragment(api, name, session, now, detail),
     revisionsSection(api, name, session, now),
   ]);
-  const select = (label: string, field: keyof AppFilters, options: string[]) =>
+  const select = (label: string, field: keyof AppFilters, options: readonly string[]) =>
     html`<label
       >${label}<select name="${field}">
         <option value="">any</option>
@@ -118,7 +109,7 @@ export async function appBody(
     ${revisions}
     <h2 id="runs-h">Runs</h2>
     <form class="filters" method="get" action="${appUrl(name)}" aria-labelledby="runs-h">
-      ${select('Outcome', 'status', STATUSES)}${select('Kind', 'kind', ['run', 'release'])}${select('Branch', 'branch', detail.branches)}
+      ${select('Outcome', 'status', RUN_STATUSES)}${select('Kind', 'kind', ['run', 'release'])}${select('Branch', 'branch', detail.branches)}
       <button class="secondary">Filter</button>
     </form>
     ${runsTable(list.runs, now)}

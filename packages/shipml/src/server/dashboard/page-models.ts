@@ -6,7 +6,7 @@
 import { headConfig } from '../app-runtime.js';
 import type { Service } from '../service.js';
 import type { Api, ApiModels } from './api.js';
-import { ago, html, raw, jsonScript, shortDigest, type Html } from './html.js';
+import { ago, html, raw, jsonScript, shortDigest, thead, type Column, type Html } from './html.js';
 import { BASE, csrfForm } from './layout.js';
 import type { Session } from './session.js';
 import { appUrl } from './views.js';
@@ -92,15 +92,17 @@ export async function modelsBody(
     }
     <h2>Versions</h2>
     <table>
-      <thead>
-        <tr>
-          <th scope="col">Version</th>
-          <th scope="col">Created</th>
-          <th scope="col">Digest</th>
-          <th scope="col">Channels</th>
-          ${numeric.map((m) => html`<th scope="col" class="num">${m}${gate[m] ? html`<br /><span class="muted">${gate[m].min !== undefined ? `≥ ${gate[m].min}` : ''}${gate[m].max !== undefined ? ` ≤ ${gate[m].max}` : ''}</span>` : html``}</th>`)}${session.admin ? html`<th scope="col">Promote</th>` : html``}
-        </tr>
-      </thead>
+      ${thead([
+        'Version',
+        'Created',
+        'Digest',
+        'Channels',
+        ...numeric.map((m): Column => [
+          html`${m}${gate[m] ? html`<br /><span class="muted">${gate[m].min !== undefined ? `≥ ${gate[m].min}` : ''}${gate[m].max !== undefined ? ` ≤ ${gate[m].max}` : ''}</span>` : html``}`,
+          'num',
+        ]),
+        session.admin && 'Promote',
+      ])}
       <tbody>
         ${[...versions].reverse().map(
           (v) =>

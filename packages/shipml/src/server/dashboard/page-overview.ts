@@ -1,6 +1,6 @@
 /** Overview: every app, what is live on its target, its last run, what is queued or running. */
 import type { Api, ApiApp, ApiAppDetail } from './api.js';
-import { ago, badge, html, type Html } from './html.js';
+import { ago, badge, html, thead, type Html } from './html.js';
 import { BASE } from './layout.js';
 import { appUrl, liveCells, runLink } from './views.js';
 
@@ -20,14 +20,7 @@ export async function overviewFragment(api: Api, now: Date): Promise<Html> {
     <caption class="muted">
       Updated ${ago(now.toISOString(), now)}
     </caption>
-    <thead>
-      <tr>
-        <th scope="col">App</th>
-        <th scope="col">Live</th>
-        <th scope="col">Last run</th>
-        <th scope="col">Queued / running</th>
-      </tr>
-    </thead>
+    ${thead(['App', 'Live', 'Last run', 'Queued / running'])}
     <tbody>
       ${apps.map((a, i) => {
         const d = details[i]!;

@@ -4,7 +4,7 @@
  * and the image's layers with what changed since the previous build (the API's /changes).
  */
 import type { ApiRun, ApiRunChanges } from './api.js';
-import { badge, bytes, html, shortDigest, type Html } from './html.js';
+import { badge, bytes, html, shortDigest, thead, type Column, type Html } from './html.js';
 import { runLink } from './views.js';
 
 type Line = { seq: number; at: string; stage: string; line: string };
@@ -15,6 +15,18 @@ const fmt = (n: number) => String(+n.toPrecision(6));
 
 /** A check's outcome as a word: passed, failed, skipped. */
 const outcome = (ok: boolean | null) => (ok === null ? 'skipped' : ok ? 'passed' : 'failed');
+
+/** One SVG rectangle in the marker's 100 × 12 box (positions to 2 decimals). */
+function rect(cls: string, x: number, y: number, width: number, height: number, rx?: number): Html {
+  return html`<rect
+    class="${cls}"
+    x="${+x.toFixed(2)}"
+    y="${y}"
+    width="${+width.toFixed(2)}"
+    height="${height}"
+    ${rx === undefined ? html`` : html`rx="${rx}"`}
+  ></rect>`;
+}
 
 /**
  * The value against its bound on a small scale: the passing side shaded, the bound a tick,
@@ -40,39 +52,21 @@ export function gateMarker(c: Check): Html {
     viewBox="0 0 100 12"
     preserveAspectRatio="none"
   >
-    <rect class="gate-track" x="0" y="5" width="100" height="2"></rect>
-    <rect
-      class="gate-pass"
-      x="${pass.from.toFixed(2)}"
-      y="2"
-      width="${(pass.to - pass.from).toFixed(2)}"
-      height="8"
-    ></rect>
-    <rect class="gate-bound" x="${(b - 0.4).toFixed(2)}" y="0" width="0.8" height="12"></rect>
-    <rect
-      class="gate-value gate-${result}"
-      x="${(v - 1.5).toFixed(2)}"
-      y="2"
-      width="3"
-      height="8"
-      rx="1"
-    ></rect>
+    ${[
+      rect('gate-track', 0, 5, 100, 2),
+      rect('gate-pass', pass.from, 2, pass.to - pass.from, 8),
+      rect('gate-bound', b - 0.4, 0, 0.8, 12),
+      rect(`gate-value gate-${result}`, v - 1.5, 2, 3, 8, 1),
+    ]}
   </svg>`;
 }
 
-const HEAD = html`<thead>
-  <tr>
-    <th scope="col">Check</th>
-    <th scope="col" class="num">Value</th>
-    <th scope="col">Bound</th>
-    <th scope="col">Result</th>
-    <th scope="col" class="gate-col">Value against bound</th>
-  </tr>
-</thead>`;
+/** The gate table's columns; a gate logged before `report.gate` has no bar to draw. */
+const CHECK_COLUMNS: readonly Column[] = ['Check', ['Value', 'num'], 'Bound', 'Result'];
 
 function checksTable(checks: readonly Check[]): Html {
   return html`<table class="gate">
-    ${HEAD}
+    ${thead([...CHECK_COLUMNS, ['Value against bound', 'gate-col']])}
     <tbody>
       ${checks.map(
         (c) =>
@@ -99,14 +93,7 @@ function fromLog(lines: readonly Line[]): Html {
   );
   if (!gate.length) return html``;
   return html`<table class="gate">
-    <thead>
-      <tr>
-        <th scope="col">Check</th>
-        <th scope="col" class="num">Value</th>
-        <th scope="col">Bound</th>
-        <th scope="col">Result</th>
-      </tr>
-    </thead>
+    ${thead(CHECK_COLUMNS)}
     <tbody>
       ${gate.map((l) => {
         const m = GATE_LINE.exec(l.line);
@@ -160,16 +147,7 @@ export function layersTable(run: ApiRun, changes: ApiRunChanges | undefined): Ht
       ${prev ? html`Since the previous build ${runLink({ ...run, id: prev.id })}${m?.changed ? html`: model <span class="mono">${modelText(m.before)} → ${modelText(m.now)}</span>` : html`, same model`}` : changes ? html`<span class="muted">First build of this branch: nothing to compare with.</span>` : html``}
     </p>
     <table class="layers">
-      <thead>
-        <tr>
-          <th scope="col">Layer</th>
-          <th scope="col">Since last build</th>
-          <th scope="col">Digest</th>
-          <th scope="col" class="num">Size</th>
-          <th scope="col" class="num">Before</th>
-          <th scope="col">Push</th>
-        </tr>
-      </thead>
+      ${thead(['Layer', 'Since last build', 'Digest', ['Size', 'num'], ['Before', 'num'], 'Push'])}
       <tbody>
         ${rows.map((l) => {
           const before = 'before' in l ? l.before : undefined;

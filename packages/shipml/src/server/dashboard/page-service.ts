@@ -5,7 +5,7 @@
  */
 import type { Service } from '../service.js';
 import type { Api, ApiDeliveries } from './api.js';
-import { ago, badge, html, type Html } from './html.js';
+import { ago, badge, html, tableOf, type Html } from './html.js';
 import { BASE } from './layout.js';
 import { appUrl, runUrl } from './views.js';
 
@@ -39,93 +39,55 @@ export async function serviceFragment(api: Api, service: Service, now: Date): Pr
       </section>
       <section class="card" aria-labelledby="q-h">
         <h2 id="q-h">Queue depth</h2>
-        ${
-          depth.length
-            ? html`<table>
-                <thead>
-                  <tr>
-                    <th scope="col">App</th>
-                    <th scope="col" class="num">Queued</th>
-                    <th scope="col" class="num">Running</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${depth.map(
-                    (d) =>
-                      html`<tr>
-                        <td><a href="${appUrl(d.app)}">${d.app}</a></td>
-                        <td class="num">${d.queued}</td>
-                        <td class="num">${d.running}</td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>`
-            : html`<p class="muted">Nothing queued or running.</p>`
-        }
+        ${tableOf(
+          ['App', ['Queued', 'num'], ['Running', 'num']],
+          depth.map(
+            (d) =>
+              html`<tr>
+                <td><a href="${appUrl(d.app)}">${d.app}</a></td>
+                <td class="num">${d.queued}</td>
+                <td class="num">${d.running}</td>
+              </tr>`,
+          ),
+          'Nothing queued or running.',
+        )}
       </section>
     </div>
     <h2>Leases</h2>
-    ${
-      running.runs.length
-        ? html`<table>
-            <thead>
-              <tr>
-                <th scope="col">Run</th>
-                <th scope="col">App</th>
-                <th scope="col">Worker</th>
-                <th scope="col">Started</th>
-                <th scope="col">Lease expires</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${running.runs.map(
-                (r) =>
-                  html`<tr>
-                    <td><a class="mono" href="${runUrl(r.id)}">${r.id}</a></td>
-                    <td>${r.app}</td>
-                    <td class="mono">
-                      ${r.worker ?? ''}${r.worker === service.workerId ? ' (this process)' : ''}
-                    </td>
-                    <td>${ago(r.startedAt, now)}</td>
-                    <td>
-                      ${r.leaseExpiresAt ? html`<time datetime="${r.leaseExpiresAt}">in ${Math.round((Date.parse(r.leaseExpiresAt) - now.getTime()) / 1000)} s</time>` : ''}
-                    </td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
-        : html`<p class="muted">No run is running.</p>`
-    }
+    ${tableOf(
+      ['Run', 'App', 'Worker', 'Started', 'Lease expires'],
+      running.runs.map(
+        (r) =>
+          html`<tr>
+            <td><a class="mono" href="${runUrl(r.id)}">${r.id}</a></td>
+            <td>${r.app}</td>
+            <td class="mono">
+              ${r.worker ?? ''}${r.worker === service.workerId ? ' (this process)' : ''}
+            </td>
+            <td>${ago(r.startedAt, now)}</td>
+            <td>
+              ${r.leaseExpiresAt ? html`<time datetime="${r.leaseExpiresAt}">in ${Math.round((Date.parse(r.leaseExpiresAt) - now.getTime()) / 1000)} s</time>` : ''}
+            </td>
+          </tr>`,
+      ),
+      'No run is running.',
+    )}
     <h2>Webhook deliveries</h2>
-    ${
-      deliveries.deliveries.length
-        ? html`<table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">App</th>
-                <th scope="col">Source</th>
-                <th scope="col">Delivery</th>
-                <th scope="col">Result</th>
-                <th scope="col">Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${deliveries.deliveries.map(
-                (d) =>
-                  html`<tr>
-                    <td>${ago(d.at, now)}</td>
-                    <td>${d.app}</td>
-                    <td>${d.source}</td>
-                    <td class="mono">${d.id ?? '—'}</td>
-                    <td>${badge(d.result)}</td>
-                    <td>${d.detail}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
-        : html`<p class="muted">No delivery received yet.</p>`
-    }`;
+    ${tableOf(
+      ['When', 'App', 'Source', 'Delivery', 'Result', 'Reason'],
+      deliveries.deliveries.map(
+        (d) =>
+          html`<tr>
+            <td>${ago(d.at, now)}</td>
+            <td>${d.app}</td>
+            <td>${d.source}</td>
+            <td class="mono">${d.id ?? '—'}</td>
+            <td>${badge(d.result)}</td>
+            <td>${d.detail}</td>
+          </tr>`,
+      ),
+      'No delivery received yet.',
+    )}`;
 }
 
 export function serviceBody(fragment: Html): Html {

@@ -5,7 +5,7 @@
  * in stages the log did not mark (skipped ones) at their place in the sequence.
  */
 import type { ApiRun } from './api.js';
-import { badge, duration, html, type Html } from './html.js';
+import { badge, duration, html, thead, type Html } from './html.js';
 
 export interface Bar {
   name: string;
@@ -83,15 +83,7 @@ export function timeline(bars: readonly Bar[], now: Date): Html {
     <caption class="muted">
       Stages, ${duration(span / 1000)} in all
     </caption>
-    <thead>
-      <tr>
-        <th scope="col">Stage</th>
-        <th scope="col">Outcome</th>
-        <th scope="col" class="num">Start</th>
-        <th scope="col" class="num">Length</th>
-        <th scope="col" class="tl">Timeline</th>
-      </tr>
-    </thead>
+    ${thead(['Stage', 'Outcome', ['Start', 'num'], ['Length', 'num'], ['Timeline', 'tl']])}
     <tbody>
       ${bars.map((b) => {
         const end = b.end ?? now.getTime();

@@ -8,6 +8,7 @@ import {
   html,
   shortCommit,
   shortDigest,
+  tableOf,
   type Html,
 } from './html.js';
 import { BASE } from './layout.js';
@@ -43,40 +44,36 @@ export function runsTable(
   now: Date,
   options: { app?: boolean } = {},
 ): Html {
-  if (runs.length === 0) return html`<p class="muted">No runs.</p>`;
-  return html`<table>
-    <thead>
-      <tr>
-        <th scope="col">Run</th>
-        ${options.app ? html`<th scope="col">App</th>` : html``}
-        <th scope="col">Outcome</th>
-        <th scope="col">Why</th>
-        <th scope="col">Commit</th>
-        <th scope="col">Model</th>
-        <th scope="col" class="num">Duration</th>
-        <th scope="col">Queued</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${runs.map(
-        (r) =>
-          html`<tr>
-            <td>
-              ${runLink(r)}${r.kind === 'release' ? html` <span class="muted">release</span>` : html``}
-            </td>
-            ${options.app ? html`<td><a href="${appUrl(r.app)}">${r.app}</a></td>` : html``}
-            <td>${badge(r.status)}</td>
-            <td>${why(r)}</td>
-            <td class="mono" title="${r.commit ?? ''}">
-              ${shortCommit(r.commit ?? r.report?.inputs?.commit)}${r.branch ? html` <span class="muted">${r.branch}</span>` : html``}
-            </td>
-            <td class="mono">${modelOf(r)}</td>
-            <td class="num">${runDuration(r, now)}</td>
-            <td>${ago(r.queuedAt, now)}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return tableOf(
+    [
+      'Run',
+      options.app === true && 'App',
+      'Outcome',
+      'Why',
+      'Commit',
+      'Model',
+      ['Duration', 'num'],
+      'Queued',
+    ],
+    runs.map(
+      (r) =>
+        html`<tr>
+          <td>
+            ${runLink(r)}${r.kind === 'release' ? html` <span class="muted">release</span>` : html``}
+          </td>
+          ${options.app ? html`<td><a href="${appUrl(r.app)}">${r.app}</a></td>` : html``}
+          <td>${badge(r.status)}</td>
+          <td>${why(r)}</td>
+          <td class="mono" title="${r.commit ?? ''}">
+            ${shortCommit(r.commit ?? r.report?.inputs?.commit)}${r.branch ? html` <span class="muted">${r.branch}</span>` : html``}
+          </td>
+          <td class="mono">${modelOf(r)}</td>
+          <td class="num">${runDuration(r, now)}</td>
+          <td>${ago(r.queuedAt, now)}</td>
+        </tr>`,
+    ),
+    'No runs.',
+  );
 }
 
 /** What serves on the app's target: revision, commit, model, image, since when, replicas. */

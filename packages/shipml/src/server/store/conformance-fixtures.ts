@@ -10,6 +10,15 @@ import type { ClaimOptions, RunRequest, ServiceStore } from './types.js';
 /** Opens another handle on the same database each call (a pool, or a file handle), migrated. */
 export type OpenServiceStore = () => Promise<ServiceStore>;
 
+/**
+ * A group of conformance cases: `store` is the store under test, `others(n)` opens n more
+ * handles on its database (other processes, as far as the store can tell).
+ */
+export type StoreCases = (
+  store: () => ServiceStore,
+  others: (n: number) => Promise<ServiceStore[]>,
+) => void;
+
 export const T0 = Date.parse('2026-03-01T12:00:00.000Z');
 
 /** An ISO time `ms` after T0. */

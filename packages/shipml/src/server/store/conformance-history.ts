@@ -9,13 +9,11 @@ import {
   report,
   request,
   uniqueApp,
+  type StoreCases,
 } from './conformance-fixtures.js';
 import type { RunRecord, RunRequest, ServiceStore } from './types.js';
 
-export function historyCases(
-  store: () => ServiceStore,
-  others: (n: number) => Promise<ServiceStore[]>,
-): void {
+export const historyCases: StoreCases = (store, others) => {
   /** Queues, claims and finishes one run as w1. */
   const finished = async (
     req: RunRequest,
@@ -232,4 +230,4 @@ export function historyCases(
     expect(await store().revokeToken('no-such-token', at(10))).toBe(false);
     await expect(store().createToken({ ...token, id: `${id}-2` })).rejects.toThrow();
   });
-}
+};

@@ -7,13 +7,11 @@ import {
   report,
   request,
   uniqueApp,
+  type StoreCases,
 } from './conformance-fixtures.js';
-import type { RunRecord, ServiceStore } from './types.js';
+import type { RunRecord } from './types.js';
 
-export function leaseCases(
-  store: () => ServiceStore,
-  others: (n: number) => Promise<ServiceStore[]>,
-): void {
+export const leaseCases: StoreCases = (store, others) => {
   /** A fresh app with one run claimed by w1 at at(0) with a 1 s lease. */
   const running = async (overrides = {}): Promise<RunRecord> => {
     const app = uniqueApp();
@@ -149,4 +147,4 @@ export function leaseCases(
     });
     expect(await store().cancel('no-such-run', at(0))).toBeUndefined();
   });
-}
+};

@@ -8,7 +8,14 @@ import { z } from 'zod';
 import { IntegrityError } from '../../core/errors.js';
 import { RunReportSchema } from '../../pipeline/report-schema.js';
 import type { RunsTable } from './tables.js';
-import type { DeliveryRecord, LogLine, RunRecord, RunRequest, TokenRecord } from './types.js';
+import {
+  RUN_STATUSES,
+  type DeliveryRecord,
+  type LogLine,
+  type RunRecord,
+  type RunRequest,
+  type TokenRecord,
+} from './types.js';
 
 /** SQL NULL (or absent) reads back as undefined. */
 const opt = <T extends z.ZodType>(schema: T) =>
@@ -19,7 +26,8 @@ const opt = <T extends z.ZodType>(schema: T) =>
 const flag = z.union([z.number(), z.boolean()]).transform((v) => v === true || v === 1);
 const count = z.coerce.number().int().nonnegative();
 
-const RunCauseSchema = z.object({
+/** A RunCause, as stored in a run's row and as the API shows it. */
+export const RunCauseSchema = z.object({
   trigger: z.enum(['commit', 'model', 'schedule', 'manual']),
   source: z.string(),
   deliveryId: z.string().optional(),
@@ -47,22 +55,14 @@ const RunRowSchema = z.object({
   id: z.string().min(1),
   app: z.string(),
   kind: z.enum(['run', 'release']),
+  cause: json(RunCauseSchema),
   branch: opt(z.string()),
   commit_sha: opt(z.string()),
   model_ref: opt(z.string()),
   image: opt(z.string()),
   deploys: flag,
   retry_of: opt(z.string()),
-  cause: json(RunCauseSchema),
-  status: z.enum([
-    'queued',
-    'running',
-    'succeeded',
-    'failed',
-    'cancelled',
-    'superseded',
-    'interrupted',
-  ]),
+  status: z.enum(RUN_STATUSES),
   attempt: count,
   queued_at: z.string(),
   started_at: opt(z.string()),
@@ -85,34 +85,32 @@ function parse<T extends z.ZodType>(schema: T, row: unknown, what: string): z.ou
   });
 }
 
+/** `created_at` → `createdAt`, as the type system spells it. */
+type Camel<S extends string> = S extends `${infer H}_${infer T}`
+  ? `${H}${Capitalize<Camel<T>>}`
+  : S;
+
+/**
+ * A parsed row's columns as a record's fields, in column order: snake_case becomes camelCase,
+ * except the columns `renames` names another field for (`commit_sha` → `commit`).
+ */
+function fieldsOf<T extends Record<string, unknown>, const R extends { [K in keyof T]?: string }>(
+  row: T,
+  renames: R,
+): { [K in keyof T as K extends keyof R ? NonNullable<R[K]> : Camel<K & string>]: T[K] } {
+  const out: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) {
+    const field = (renames as Record<string, string | undefined>)[column];
+    out[field ?? column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
+  }
+  return out as never;
+}
+
 /** A runs row as a RunRecord. */
 export function runFromRow(row: unknown): RunRecord {
   const id = (row as { id?: unknown } | undefined)?.id;
   const r = parse(RunRowSchema, row, `run ${typeof id === 'string' ? id : '(no id)'}`);
-  return {
-    id: r.id,
-    app: r.app,
-    kind: r.kind,
-    cause: r.cause,
-    branch: r.branch,
-    commit: r.commit_sha,
-    modelRef: r.model_ref,
-    image: r.image,
-    deploys: r.deploys,
-    retryOf: r.retry_of,
-    status: r.status,
-    attempt: r.attempt,
-    queuedAt: r.queued_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    worker: r.worker,
-    leaseExpiresAt: r.lease_expires_at,
-    cancelRequested: r.cancel_requested,
-    supersededBy: r.superseded_by,
-    inputsKey: r.inputs_key,
-    error: r.error,
-    report: r.report,
-  };
+  return fieldsOf(r, { commit_sha: 'commit' });
 }
 
 /** The columns of a new queued run. */
@@ -177,15 +175,7 @@ const DeliveryRowSchema = z.object({
 });
 
 export function deliveryFromRow(row: unknown): DeliveryRecord {
-  const d = parse(DeliveryRowSchema, row, 'a delivery');
-  return {
-    source: d.source,
-    id: d.delivery_id,
-    app: d.app,
-    result: d.result,
-    detail: d.detail,
-    at: d.at,
-  };
+  return fieldsOf(parse(DeliveryRowSchema, row, 'a delivery'), { delivery_id: 'id' });
 }
 
 const TokenRowSchema = z.object({
@@ -200,15 +190,5 @@ const TokenRowSchema = z.object({
 });
 
 export function tokenFromRow(row: unknown): TokenRecord {
-  const t = parse(TokenRowSchema, row, 'a token');
-  return {
-    id: t.id,
-    hash: t.hash,
-    scope: t.scope,
-    name: t.name,
-    createdAt: t.created_at,
-    expiresAt: t.expires_at,
-    revokedAt: t.revoked_at,
-    lastUsedAt: t.last_used_at,
-  };
+  return fieldsOf(parse(TokenRowSchema, row, 'a token'), {});
 }

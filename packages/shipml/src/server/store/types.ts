@@ -21,8 +21,18 @@ export type RunKind = 'run' | 'release';
  * the same app, kind and branch replaced it) | cancelled; running → interrupted (its worker
  * lost the lease: killed, partitioned). Every status but queued and running is final.
  */
-export type RunStatus =
-  'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'superseded' | 'interrupted';
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Every RunStatus, in lifecycle order (what the API accepts and the dashboard filters by). */
+export const RUN_STATUSES = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'superseded',
+  'interrupted',
+] as const;
 
 /** Why a run ran: recorded with every run, shown by the API and the dashboard. */
 export interface RunCause {

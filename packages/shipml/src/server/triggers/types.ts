@@ -15,20 +15,16 @@
  */
 import type { z } from 'zod';
 import type { Descriptor } from '../../core/registry.js';
-import type { RunCause, RunKind } from '../store/types.js';
+import type { RunRequest } from '../store/types.js';
 
-/** What a trigger asks for; the server fills in the app and whether the run deploys. */
-export interface TriggerRequest {
-  kind: RunKind;
-  cause: RunCause;
-  branch?: string | undefined;
-  /** 40 hex; absent means the branch head when the run starts. */
-  commit?: string | undefined;
-  /** `name@version`: the model a model-watch run ships. */
-  modelRef?: string | undefined;
-  /** For a release: the image (with digest) to deploy. */
-  image?: string | undefined;
-}
+/**
+ * What a trigger asks for: a run request without the app, whether the run deploys, and what
+ * it retries, which the server fills in.
+ */
+export type TriggerRequest = Pick<
+  RunRequest,
+  'kind' | 'cause' | 'branch' | 'commit' | 'modelRef' | 'image'
+>;
 
 /** The app as a trigger sees it (from the server config; never its secrets). */
 export interface TriggerApp {

@@ -1,4 +1,5 @@
 import { parseJsonBody } from '../body.js';
+import { pushedRun, unbuiltRef } from '../push.js';
 import { branchFilter, clip, isNullCommit, parseRef } from '../refs.js';
 import type { TriggerApp, WebhookDelivery, WebhookTrigger, WebhookVerdict } from '../types.js';
 import { headerOf, verifyHmacSha256 } from '../verify.js';
@@ -38,34 +39,14 @@ export function genericTrigger(options: GenericTriggerOptions, app: TriggerApp):
       const shown = clip(hook.ref ?? hook.branch ?? '');
       if (isNullCommit(hook.commit))
         return { result: 'ignored', deliveryId, reason: `${shown} was deleted` };
-      if (ref.kind === 'other')
-        return { result: 'ignored', deliveryId, reason: `ref ${shown} is not a branch or tag` };
-      if (ref.kind === 'tag' && !options.tags)
-        return { result: 'ignored', deliveryId, reason: `tag ${clip(ref.name)} (tags are off)` };
-      if (ref.kind === 'branch' && !filter.matches(ref.name)) {
-        return {
-          result: 'ignored',
-          deliveryId,
-          reason: `branch ${clip(ref.name)} is not built (branches: ${filter.patterns.join(', ')})`,
-        };
-      }
+      const unbuilt = unbuiltRef(ref, hook.ref ?? hook.branch ?? '', options, filter);
+      if (unbuilt) return { result: 'ignored', deliveryId, reason: unbuilt };
+      const pusher = hook.pusher ? clip(hook.pusher, 100) : undefined;
       return {
         result: 'accepted',
         deliveryId,
         requests: [
-          {
-            kind: 'run',
-            cause: {
-              trigger: 'commit',
-              source: 'generic',
-              deliveryId,
-              pusher: hook.pusher ? clip(hook.pusher, 100) : undefined,
-              ...(ref.kind === 'tag' ? { detail: `tag ${clip(ref.name)}` } : {}),
-            },
-            branch: ref.kind === 'branch' ? ref.name : undefined,
-            commit: hook.commit,
-            modelRef: hook.model,
-          },
+          pushedRun('generic', deliveryId, ref, hook.commit, { pusher, modelRef: hook.model }),
         ],
       };
     },

@@ -1,4 +1,5 @@
 import { parseJsonBody } from '../body.js';
+import { pushedRun, unbuiltRef } from '../push.js';
 import { branchFilter, clip, isNullCommit, parseRef } from '../refs.js';
 import type { TriggerApp, WebhookDelivery, WebhookTrigger, WebhookVerdict } from '../types.js';
 import { headerOf, verifyHmacSha256 } from '../verify.js';
@@ -43,39 +44,13 @@ export function githubTrigger(options: GithubTriggerOptions, app: TriggerApp): W
       const ref = parseRef(push.ref);
       if (push.deleted === true || isNullCommit(push.after))
         return { result: 'ignored', deliveryId, reason: `${clip(push.ref)} was deleted` };
-      if (ref.kind === 'other')
-        return {
-          result: 'ignored',
-          deliveryId,
-          reason: `ref ${clip(push.ref)} is not a branch or tag`,
-        };
-      if (ref.kind === 'tag' && !options.tags)
-        return { result: 'ignored', deliveryId, reason: `tag ${clip(ref.name)} (tags are off)` };
-      if (ref.kind === 'branch' && !filter.matches(ref.name)) {
-        return {
-          result: 'ignored',
-          deliveryId,
-          reason: `branch ${clip(ref.name)} is not built (branches: ${filter.patterns.join(', ')})`,
-        };
-      }
+      const unbuilt = unbuiltRef(ref, push.ref, options, filter);
+      if (unbuilt) return { result: 'ignored', deliveryId, reason: unbuilt };
       const pusher = push.pusher?.name ? clip(push.pusher.name, 100) : undefined;
       return {
         result: 'accepted',
         deliveryId,
-        requests: [
-          {
-            kind: 'run',
-            cause: {
-              trigger: 'commit',
-              source: 'github',
-              deliveryId,
-              pusher,
-              ...(ref.kind === 'tag' ? { detail: `tag ${clip(ref.name)}` } : {}),
-            },
-            branch: ref.kind === 'branch' ? ref.name : undefined,
-            commit: push.after,
-          },
-        ],
+        requests: [pushedRun('github', deliveryId, ref, push.after, { pusher })],
       };
     },
   };

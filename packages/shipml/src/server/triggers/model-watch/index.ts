@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TriggerApp, TriggerRequest, WatchContext, WatchTrigger } from '../types.js';
+import { every, remember, remembered } from '../watch-state.js';
 import type { ModelWatchTriggerOptions } from './schema.js';
 
 /** The state key: the channel as last seen (`{ etag, version }`, version null when absent). */
@@ -20,14 +21,19 @@ export function modelWatchTrigger(
 ): WatchTrigger {
   return {
     mode: 'watch',
-    next: (after) => new Date(after.getTime() + options.intervalSeconds * 1000),
+    next: every(options.intervalSeconds),
     async check(ctx: WatchContext): Promise<TriggerRequest[]> {
-      const before = await remembered(ctx);
+      const before = await remembered(
+        ctx,
+        MODEL_WATCH_STATE_KEY,
+        SeenSchema,
+        'model-watch: the remembered channel state was unreadable; remembering afresh',
+      );
       const read = await ctx.readModelChannel(before?.etag);
       if (read.status === 'unchanged') return [];
       const seen: Seen =
         read.status === 'found' ? { etag: read.etag, version: read.version } : { version: null };
-      await ctx.state.set(MODEL_WATCH_STATE_KEY, JSON.stringify(seen));
+      await remember(ctx, MODEL_WATCH_STATE_KEY, seen);
       const model = read.model ?? 'model';
       const channel = read.channel ?? 'channel';
       if (before === undefined) {
@@ -55,17 +61,4 @@ export function modelWatchTrigger(
       ];
     },
   };
-}
-
-async function remembered(ctx: WatchContext): Promise<Seen | undefined> {
-  const raw = await ctx.state.get(MODEL_WATCH_STATE_KEY);
-  if (raw === undefined) return undefined;
-  try {
-    const parsed = SeenSchema.safeParse(JSON.parse(raw));
-    if (parsed.success) return parsed.data;
-  } catch {
-    // fall through: a corrupt value counts as nothing remembered
-  }
-  ctx.log('model-watch: the remembered channel state was unreadable; remembering afresh');
-  return undefined;
 }

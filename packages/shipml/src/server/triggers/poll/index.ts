@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { branchFilter, parseRef } from '../refs.js';
 import type { TriggerApp, TriggerRequest, WatchContext, WatchTrigger } from '../types.js';
+import { every, remember, remembered } from '../watch-state.js';
 import type { PollTriggerOptions } from './schema.js';
 
 /** The state key: the refs seen at the last check (ref name → commit), as JSON. */
@@ -22,13 +23,18 @@ export function pollTrigger(options: PollTriggerOptions, app: TriggerApp): Watch
   };
   return {
     mode: 'watch',
-    next: (after) => new Date(after.getTime() + options.intervalSeconds * 1000),
+    next: every(options.intervalSeconds),
     async check(ctx: WatchContext): Promise<TriggerRequest[]> {
       const remote = await ctx.lsRemote();
       const now: Record<string, string> = {};
       for (const [ref, commit] of remote) if (watched(ref)) now[ref] = commit;
-      const before = await remembered(ctx);
-      await ctx.state.set(POLL_STATE_KEY, JSON.stringify(now));
+      const before = await remembered(
+        ctx,
+        POLL_STATE_KEY,
+        RefsSchema,
+        'poll: the remembered refs were unreadable; remembering afresh',
+      );
+      await remember(ctx, POLL_STATE_KEY, now);
       if (before === undefined) {
         ctx.log(`poll: remembering ${Object.keys(now).length} refs (first check)`);
         return [];
@@ -52,18 +58,4 @@ export function pollTrigger(options: PollTriggerOptions, app: TriggerApp): Watch
       return requests;
     },
   };
-}
-
-/** The refs of the last check; undefined when none were stored (or the value is unreadable). */
-async function remembered(ctx: WatchContext): Promise<Record<string, string> | undefined> {
-  const raw = await ctx.state.get(POLL_STATE_KEY);
-  if (raw === undefined) return undefined;
-  try {
-    const parsed = RefsSchema.safeParse(JSON.parse(raw));
-    if (parsed.success) return parsed.data;
-  } catch {
-    // fall through: treat a corrupt value as nothing remembered
-  }
-  ctx.log('poll: the remembered refs were unreadable; remembering afresh');
-  return undefined;
 }
