@@ -3,13 +3,25 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors.js';
 import { collectEntries, type TarEntry } from '../../oci/tar.js';
+import { isOtherPlatform, type NodePlatform } from './platform-prune.js';
+
+/** `os`/`cpu` as npm records them: a list (a lone string is read as one; anything else as none). */
+const PlatformList = z
+  .union([z.string().transform((s) => [s]), z.array(z.string())])
+  .optional()
+  .catch(undefined);
 
 const LockSchema = z.looseObject({
   lockfileVersion: z.number(),
   packages: z
     .record(
       z.string(),
-      z.looseObject({ dev: z.boolean().optional(), link: z.boolean().optional() }),
+      z.looseObject({
+        dev: z.boolean().optional(),
+        link: z.boolean().optional(),
+        os: PlatformList,
+        cpu: PlatformList,
+      }),
     )
     .optional(),
 });
@@ -18,9 +30,15 @@ const LockSchema = z.looseObject({
  * The production dependencies of a Node.js app, as tar entries under `target`: every package
  * package-lock.json (v2/v3) lists under node_modules/ that is not dev-only, taken from the
  * installed node_modules (so native modules built by `npm ci` come along). Dev dependencies
- * never reach the image.
+ * never reach the image. With `platform`, what only another platform can load is left out
+ * (platform-prune.ts): other OSes' and CPUs' prebuilt binaries, and packages whose `os`/`cpu`
+ * exclude it — what `npm ci` on that platform would not have installed.
  */
-export async function productionDependencies(appDir: string, target: string): Promise<TarEntry[]> {
+export async function productionDependencies(
+  appDir: string,
+  target: string,
+  options: { platform?: NodePlatform | undefined } = {},
+): Promise<TarEntry[]> {
   const lockFile = join(appDir, 'package-lock.json');
   let text: string;
   try {
@@ -44,6 +62,8 @@ export async function productionDependencies(appDir: string, target: string): Pr
       { hint: `run npm ci in ${appDir} first` },
     );
   }
+  const packages = lock.data.packages;
+  const { platform } = options;
   const entries: TarEntry[] = [];
   for (const pkg of production) {
     // Nested packages (a/node_modules/b) are collected with their parent; skip them here.
@@ -54,7 +74,9 @@ export async function productionDependencies(appDir: string, target: string): Pr
       ...(await collectEntries(appDir, {
         target,
         include: [pkg],
-        exclude: (rel) => isDevOnlyNested(rel, lock.data.packages!),
+        exclude: (rel) =>
+          isDevOnlyNested(rel, packages) ||
+          (platform !== undefined && isOtherPlatform(rel, platform, packages)),
       })),
     );
   }

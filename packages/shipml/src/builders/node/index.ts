@@ -9,6 +9,7 @@ import { cachedLayer } from '../layer-cache.js';
 import { FIXED_LAYER_TIME } from '../model-layer.js';
 import type { BuildInput, BuildResult, BuiltLayer, ImageBuilder } from '../types.js';
 import { productionDependencies } from './deps.js';
+import { nodePlatformOf } from './platform-prune.js';
 import type { NodeBuilderOptions } from './schema.js';
 
 /** Names never copied into the app layer. */
@@ -60,7 +61,9 @@ export const nodeBuilder: ImageBuilder<NodeBuilderOptions> = {
       report.push({ kind, digest, size, status: built.cached ? 'cached' : 'built' });
     };
 
-    const deps = await productionDependencies(input.appDir, workdir);
+    // The image runs on the base's platform, whatever machine ran npm ci or runs this build.
+    const platform = options.prunePlatforms === false ? undefined : nodePlatformOf(base.config);
+    const deps = await productionDependencies(input.appDir, workdir, { platform });
     if (deps.length > 0)
       await add('dependencies', deps, FIXED_LAYER_TIME, 'shipml: production node_modules');
     const app = await collectEntries(input.appDir, {

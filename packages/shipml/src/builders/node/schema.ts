@@ -8,5 +8,10 @@ export const NodeBuilderOptionsSchema = z.object({
   workdir: z.string().min(1).default('/app'),
   /** Files and directories (relative to context) for the app layer; default: all but node_modules, .git, .shipml. */
   include: z.array(z.string().min(1)).optional(),
+  /**
+   * Leave other platforms' prebuilt binaries out of the dependency layer (the platform is the
+   * base image's); default true. `false` keeps node_modules exactly as installed.
+   */
+  prunePlatforms: z.boolean().optional(),
 });
 export type NodeBuilderOptions = z.output<typeof NodeBuilderOptionsSchema>;
