@@ -7,6 +7,7 @@
 #                                         a registry WITH the OCI 1.1 referrers API, which
 #                                         distribution 2.8 lacks (`crane registry serve` has it off)
 #   cyclonedx-python-lib (CycloneDX)    — JSON-schema validation of CycloneDX 1.6 SBOMs
+#   crane   v0.22.1 (go-containerregistry) — `crane export` lists what an image holds
 #
 #   scripts/attest-tools.sh install   # idempotent; Go builds cached in $SHIPML_CI_CACHE/bin
 #   scripts/attest-tools.sh env       # prints where they are (SHIPML_COSIGN=..., one a line)
@@ -18,11 +19,13 @@ set -euo pipefail
 CACHE=${SHIPML_CI_CACHE:-$HOME/.cache/shipml-ci}
 COSIGN_VERSION=v2.6.5
 ORAS_VERSION=v1.3.6
+CRANE_VERSION=v0.22.1
 # Pinned so a new release cannot change what "valid" means under us; [json-validation] pulls
 # jsonschema, which the validator needs. The 1.6 schema ships inside the package (offline).
 CDX_LIB_VERSION=11.12.0
 COSIGN_BIN=$CACHE/bin/cosign-$COSIGN_VERSION
 ORAS_BIN=$CACHE/bin/oras-$ORAS_VERSION
+CRANE_BIN=$CACHE/bin/crane-$CRANE_VERSION
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RR_SRC=$ROOT/scripts/referrers-registry
 # Named by a hash of its sources, so a change to them rebuilds it.
@@ -65,6 +68,7 @@ cdx_validator() {
 install() {
   # The small tools first: oras and the registry build in a minute or two, cosign in about eight.
   go_build "oras.land/oras/cmd/oras@$ORAS_VERSION" "$ORAS_BIN"
+  go_build "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION" "$CRANE_BIN"
   if [ ! -x "$RR_BIN" ]; then
     log "building the referrers registry (go-containerregistry)"
     mkdir -p "$(dirname "$RR_BIN")"
@@ -73,12 +77,12 @@ install() {
   fi
   go_build "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION" "$COSIGN_BIN"
   cdx_validator
-  log "ready: $COSIGN_BIN, $ORAS_BIN, $RR_BIN, $CDX_VENV/bin/python"
+  log "ready: $COSIGN_BIN, $ORAS_BIN, $CRANE_BIN, $RR_BIN, $CDX_VENV/bin/python"
 }
 
 print_env() {
-  printf 'SHIPML_COSIGN=%s\nSHIPML_ORAS=%s\nSHIPML_REFERRERS_REGISTRY=%s\nSHIPML_CDX_PYTHON=%s\n' \
-    "$COSIGN_BIN" "$ORAS_BIN" "$RR_BIN" "$CDX_VENV/bin/python"
+  printf 'SHIPML_COSIGN=%s\nSHIPML_ORAS=%s\nSHIPML_CRANE=%s\nSHIPML_REFERRERS_REGISTRY=%s\nSHIPML_CDX_PYTHON=%s\n' \
+    "$COSIGN_BIN" "$ORAS_BIN" "$CRANE_BIN" "$RR_BIN" "$CDX_VENV/bin/python"
 }
 
 case ${1:-} in

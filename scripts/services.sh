@@ -61,6 +61,7 @@ install() {
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v chromium >/dev/null || missing+=(chromium) # examples/digits browser test
   command -v shellcheck >/dev/null || missing+=(shellcheck) # npm run lint (scripts/shellcheck.sh)
+  command -v strace >/dev/null || missing+=(strace) # counts how often publish opens a model file
   if [ ${#missing[@]} -gt 0 ]; then
     log "apt-get install ${missing[*]}"
     apt-get update -q >/dev/null

@@ -6,9 +6,13 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ShipmlConfig } from '../config/schema.js';
+import { ConfigError } from '../core/errors.js';
 import type { Manifest } from '../model-store/manifest.js';
 import type { ModelRepository } from '../model-store/repository.js';
 import { hexOf, type Digest } from '../oci/digest.js';
+import { parseReference } from '../oci/remote/reference.js';
+import type { RegistryAccess } from '../oci/locations.js';
+import { artifactModelInput, isArtifactReference } from './model-artifact-input.js';
 import { DEFAULT_MODEL_ROOT, type ModelLayerInput } from './model-layer.js';
 
 /** Where a build's model comes from. */
@@ -16,8 +20,13 @@ export interface ModelSource {
   config: ShipmlConfig;
   /** The model store; undefined builds without a model. */
   repo: ModelRepository | undefined;
-  /** A model reference overriding `model.name:model.channel` (name@version or name:channel). */
+  /**
+   * A model reference overriding `model.name:model.channel`: name@version, name:channel, or
+   * oci://REGISTRY/REPO:TAG (a ModelPack artifact: model-artifact-input.ts).
+   */
   modelRef?: string | undefined;
+  /** Registry access, for an oci:// model. */
+  registry?: RegistryAccess | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -27,6 +36,13 @@ export interface ModelSource {
  */
 export async function resolveManifest(source: ModelSource): Promise<Manifest | undefined> {
   const declared = source.config.model;
+  if (isArtifactReference(source.modelRef))
+    throw new ConfigError(
+      `model ${source.modelRef}: a registry artifact is a model for \`shipml build\` only; runs test and gate models from the store`,
+      {
+        hint: 'publish it to the store (shipml model publish), or build with shipml build --model',
+      },
+    );
   const ref =
     source.modelRef ?? (declared?.name ? `${declared.name}:${declared.channel}` : undefined);
   if (!ref || !source.repo) return undefined;
@@ -37,6 +53,14 @@ export async function resolveManifest(source: ModelSource): Promise<Manifest | u
 export async function resolveModelInput(
   source: ModelSource & { cacheDir: string },
 ): Promise<ModelLayerInput | undefined> {
+  if (isArtifactReference(source.modelRef))
+    return artifactModelInput(
+      source.modelRef,
+      source.registry ?? { env: {} },
+      source.cacheDir,
+      source.config.build?.modelPath,
+      source.signal,
+    );
   const manifest = await resolveManifest(source);
   if (!manifest || !source.repo) return undefined;
   return modelInput(
@@ -85,6 +109,18 @@ export function modelInput(
     recorded: manifest.layer
       ? { ...manifest.layer, digest: manifest.layer.digest as Digest }
       : undefined,
+    mountFrom: registryCopyOf(manifest),
     dir: () => (pulled ??= materialize()),
   };
+}
+
+/** The repository of the model's registry copy, if its manifest records one. */
+function registryCopyOf(manifest: Manifest): ModelLayerInput['mountFrom'] {
+  if (!manifest.registry || !manifest.layer) return undefined;
+  try {
+    const { registry, repository } = parseReference(manifest.registry.reference);
+    return { registry, repository };
+  } catch {
+    return undefined; // a manifest written by hand: the layer is sent instead
+  }
 }

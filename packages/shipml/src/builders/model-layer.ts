@@ -28,8 +28,15 @@ export interface ModelLayerInput {
   dir: () => Promise<string>;
   /** A file's verified bytes straight from the store (no disk): lets a recorded layer stream. */
   openFile?: ((path: string) => Promise<Readable>) | undefined;
+  /** The recorded layer's bytes as they are (a registry artifact's layer), verified. */
+  openLayer?: (() => Promise<Readable>) | undefined;
   /** The layer recorded at publish time, if it was recorded for this target. */
   recorded?: ModelLayerRecord | undefined;
+  /**
+   * Where the recorded layer already is: the model's registry copy (`model.registry`). A push
+   * to the same registry mounts it from there, and the model is never read.
+   */
+  mountFrom?: { registry: string; repository: string } | undefined;
 }
 
 /** How a layer came to be in this build. */
@@ -57,7 +64,12 @@ export async function modelLayer(
     .digest('hex');
   const known = await blobs.readRecord<LayerDescriptor>('model-layers', key);
   if (isLayerDescriptor(known) && (await blobs.has(known.digest, known.size))) {
-    return { layer: blobs.layer({ ...known, annotations }), status: 'cached' };
+    const cached = blobs.layer({ ...known, annotations });
+    // Built here before, but a registry copy still beats sending it from this machine.
+    const layer: Layer = model.mountFrom
+      ? { ...describe(cached), source: model.mountFrom, open: () => cached.open() }
+      : cached;
+    return { layer, status: 'cached' };
   }
   const build = async (): Promise<LayerDescriptor> => {
     const dir = await model.dir();
@@ -83,7 +95,9 @@ export async function modelLayer(
       size: recorded.size,
       mediaType: recorded.mediaType,
       annotations,
+      source: model.mountFrom,
       open: async () => {
+        if (model.openLayer) return model.openLayer();
         if (model.openFile) {
           // Store → tar → sink, never touching the disk. Each file is verified as it flows;
           // a registry checks the whole layer's digest when the upload completes.
@@ -114,4 +128,10 @@ export async function modelLayer(
     return { layer, status: 'recorded' };
   }
   return { layer: blobs.layer({ ...(await build()), annotations }), status: 'built' };
+}
+
+/** A layer's identity without its methods (to build a variant of it). */
+function describe(layer: Layer): Omit<Layer, 'open'> {
+  const { digest, diffId, size, mediaType, annotations } = layer;
+  return { digest, diffId, size, mediaType, annotations };
 }

@@ -15,6 +15,7 @@ import {
   type CommandRunner,
   type StoreFlags,
 } from './context.js';
+import { registryCopyLine, registryCopyTarget } from './model-registry.js';
 import { CONFIG_OPTION, collect, commonOptions } from './options.js';
 import { formatBytes, shortDigest, table } from './output.js';
 
@@ -64,13 +65,22 @@ export function modelCommand(run: CommandRunner): Command {
         collect,
         [],
       )
-      .option('--no-channel', 'do not move any channel'),
+      .option('--no-channel', 'do not move any channel')
+      .option(
+        '--registry <repository>',
+        'also push the version to this registry repository as a CNCF ModelPack artifact, so builds mount it (default: model.registry in shipml.yaml)',
+      )
+      .option('--no-registry', 'do not push to model.registry this time')
+      .option('--registry-ca <file>', 'PEM CA certificate of a registry with a private certificate')
+      .option('--insecure', 'allow plain HTTP to a registry that is not on loopback'),
   ).action(
     act(async (ctx, json, source: string, flags: StoreFlags & PublishFlags) => {
       const { repo, loaded } = await openRepository(ctx, flags);
       const name = modelNameOrConfig(flags.name, loaded, 'model publish');
+      const registry = registryCopyTarget(ctx, loaded, flags);
       const result = await repo.publish({
         source: resolve(ctx.cwd, source),
+        registry,
         name,
         version: flags.version,
         metrics: flags.metrics ? await readMetrics(resolve(ctx.cwd, flags.metrics)) : undefined,
@@ -87,6 +97,7 @@ export function modelCommand(run: CommandRunner): Command {
         return ctx.output.json({
           store: repo.store.displayUrl,
           manifest: result.manifest,
+          registry: result.registry ?? null,
           channels: result.channels.map((c) => ({
             channel: c.pointer.channel,
             version: c.pointer.version,
@@ -97,6 +108,8 @@ export function modelCommand(run: CommandRunner): Command {
       ctx.output.line(`published ${m.name}@${m.version} to ${repo.store.displayUrl}`);
       ctx.output.line(`  digest  ${m.digest}`);
       ctx.output.line(`  files   ${m.files.length} (${formatBytes(m.size)})`);
+      if (result.registry) ctx.output.line(registryCopyLine(result.registry));
+      for (const note of result.registry?.mountFallbacks ?? []) ctx.output.line(`  note: ${note}`);
       for (const c of result.channels)
         ctx.output.line(
           `  channel ${c.pointer.channel} -> ${c.pointer.version}${c.previous ? ` (was ${c.previous.version})` : ''}`,
@@ -269,6 +282,10 @@ interface PublishFlags {
   metadata: string[];
   /** false with --no-channel */
   channel: string[] | false;
+  /** false with --no-registry */
+  registry?: string | false;
+  registryCa?: string;
+  insecure?: boolean;
 }
 
 const MetricsSchema = z.record(z.string(), z.unknown());

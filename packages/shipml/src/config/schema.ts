@@ -47,6 +47,12 @@ export const ConfigSchema = z
         /** The channel builds take the model from. */
         channel: grammar(validateChannel).default('latest'),
         store: StoreConfigSchema.optional(),
+        /**
+         * A registry repository (e.g. myacr.azurecr.io/models/digits) that `shipml model
+         * publish` also pushes each version to, as a CNCF ModelPack artifact; builds then
+         * mount the model layer from it instead of moving the model's bytes.
+         */
+        registry: z.string().min(1).optional(),
       })
       .strict()
       .optional(),

@@ -47,6 +47,11 @@ export const ManifestSchema = z.object({
       size: z.number().int().nonnegative(),
     })
     .optional(),
+  /**
+   * Where the version also lives as a CNCF ModelPack artifact (model-store/registry-copy.ts):
+   * `registry/repository@digest`; its layer is `layer`, so builds in that registry mount it.
+   */
+  registry: z.object({ reference: z.string().min(1), digest }).optional(),
 });
 
 export type FileEntry = z.infer<typeof FileEntrySchema>;

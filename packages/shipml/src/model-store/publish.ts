@@ -1,21 +1,21 @@
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { basename, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import {
-  ConfigError,
-  ConflictError,
-  IntegrityError,
-  NotFoundError,
-  systemCode,
-} from '../core/errors.js';
+import { ConflictError, IntegrityError } from '../core/errors.js';
 import { HashingStream } from '../core/hash.js';
 import { silentProgress, type ProgressReporter } from '../core/progress.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../core/retry.js';
-import { DEFAULT_MODEL_ROOT, describeModelLayer } from '../oci/model-layer.js';
+import { DEFAULT_MODEL_ROOT } from '../oci/model-layer.js';
 import { layout } from './layout.js';
-import { buildManifest, encodeManifest, type FileEntry, type Manifest } from './manifest.js';
-import { validateFilePath, validateName, validateVersion } from './names.js';
+import { buildManifest, encodeManifest, type Manifest } from './manifest.js';
+import { validateName, validateVersion } from './names.js';
+import { publishPass } from './publish-pass.js';
+import {
+  assertVersionFree,
+  finishRegistryCopy,
+  type RegistryCopy,
+  type RegistryCopyTarget,
+} from './registry-copy.js';
+import { collectFiles, type SourceFile } from './source-files.js';
 import type { ModelStore } from './types.js';
 
 export interface PublishInput {
@@ -25,6 +25,8 @@ export interface PublishInput {
   version: string;
   metrics?: Record<string, unknown> | undefined;
   metadata?: Record<string, string> | undefined;
+  /** Also push the version to this registry repository as a ModelPack artifact. */
+  registry?: RegistryCopyTarget | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -36,73 +38,86 @@ export interface PublishContext {
 }
 
 /**
- * Publishes a model version: uploads every file (hashing it in the same pass), then writes
- * the manifest create-only. The manifest is the version: until it exists nobody sees the
+ * Publishes a model version: reads every file once, uploading it while it hashes it and the
+ * model layer it becomes (and, with `registry`, while that layer goes to the registry:
+ * publish-pass.ts), then writes the manifest create-only. The manifest is the version: until it exists nobody sees the
  * version, so a failed or interrupted publish leaves nothing visible (and its files are
  * removed when we still can). A version that exists is refused, before any upload and
  * again, atomically, by the create-only manifest write.
  */
-export async function publishModel(ctx: PublishContext, input: PublishInput): Promise<Manifest> {
+export async function publishModel(
+  ctx: PublishContext,
+  input: PublishInput,
+): Promise<{ manifest: Manifest; registry?: RegistryCopy | undefined }> {
   const { store } = ctx;
+  const { signal, registry } = input;
   const name = validateName(input.name);
   const version = validateVersion(input.version);
   const files = await collectFiles(input.source);
   const manifestKey = layout.manifest(name, version);
   const where = `${name}@${version} in ${store.displayUrl}`;
 
-  if (await store.readSmall(manifestKey, { signal: input.signal })) {
-    throw exists(where);
-  }
+  if (await store.readSmall(manifestKey, { signal })) throw exists(where);
+  if (registry) await assertVersionFree(registry, version, signal);
 
-  const uploaded: string[] = [];
+  const uploaded = files.map((f) => layout.file(name, version, f.path));
   try {
-    const entries: FileEntry[] = [];
-    for (const file of files) {
-      const key = layout.file(name, version, file.path);
-      uploaded.push(key);
+    const pass = await publishPass({
+      store,
+      progress: ctx.progress,
+      name,
+      version,
+      files,
+      target: `${DEFAULT_MODEL_ROOT}/${name}`,
+      uploadLayer:
+        registry &&
+        ((layer) =>
+          registry.client.uploadStream(registry.target.repository, layer, undefined, signal)),
+      signal,
+    });
+    // A store upload that failed in the pass is tried again on its own (reading that file
+    // again); the bytes must be the ones the pass hashed.
+    for (const { file } of pass.failed) {
       const sha256 = await withRetry(
-        () => uploadHashed(ctx, key, file, input.signal),
+        () => uploadHashed(ctx, layout.file(name, version, file.path), file, signal),
         ctx.retry ?? DEFAULT_RETRY,
-        { signal: input.signal },
+        { signal },
       );
-      entries.push({ path: file.path, size: file.size, sha256 });
+      if (sha256 !== pass.entries.find((e) => e.path === file.path)?.sha256)
+        throw new IntegrityError(`${file.absolute} changed while it was being published`);
     }
-    // One more local read: the image layer this model becomes, recorded for builds.
-    const layer = await describeModelLayer(
-      files.map((f) => ({ path: f.path, size: f.size, source: f.absolute })),
-      `${DEFAULT_MODEL_ROOT}/${name}`,
-    );
-    const manifest = buildManifest({
+    const draft = buildManifest({
       name,
       version,
       created: ctx.now(),
-      files: entries,
+      files: pass.entries,
       metrics: input.metrics,
       metadata: input.metadata,
-      layer,
+      layer: pass.layer,
     });
+    // Strict: the version exists only once both copies do (the registry first, so the
+    // store's manifest can say where the artifact is).
+    const copy = registry
+      ? await finishRegistryCopy(registry, draft, files, pass.layerUpload, signal)
+      : undefined;
+    const manifest: Manifest = copy
+      ? { ...draft, registry: { reference: copy.reference, digest: copy.digest } }
+      : draft;
     try {
       await store.writeSmall(manifestKey, encodeManifest(manifest), {
         condition: { ifNoneMatch: '*' },
-        signal: input.signal,
+        signal,
       });
     } catch (err) {
       // Another publisher of this very version won the race; its files are its own now.
       if (err instanceof ConflictError) uploaded.length = 0;
       throw err instanceof ConflictError ? exists(where) : err;
     }
-    return manifest;
+    return { manifest, registry: copy };
   } catch (err) {
     if (uploaded.length > 0) await store.delete(uploaded).catch(() => undefined);
     throw err;
   }
-}
-
-interface SourceFile {
-  /** Path inside the model, `/`-separated. */
-  path: string;
-  absolute: string;
-  size: number;
 }
 
 async function uploadHashed(
@@ -139,38 +154,6 @@ async function uploadHashed(
     );
   }
   return hashing.digest();
-}
-
-/** The files of a model directory (recursive, symlinks followed) or a single file, sorted. */
-export async function collectFiles(source: string): Promise<SourceFile[]> {
-  const info = await stat(source).catch((err: unknown) => {
-    throw systemCode(err) === 'ENOENT'
-      ? new NotFoundError(`model source ${source} does not exist`)
-      : new ConfigError(`cannot read model source ${source}: ${(err as Error).message}`);
-  });
-  if (info.isFile())
-    return [{ path: validateFilePath(basename(source)), absolute: source, size: info.size }];
-  if (!info.isDirectory())
-    throw new ConfigError(`model source ${source} is neither a file nor a directory`);
-
-  const files: SourceFile[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir)) {
-      const absolute = join(dir, entry);
-      const entryInfo = await stat(absolute);
-      if (entryInfo.isDirectory()) {
-        await walk(absolute);
-      } else if (entryInfo.isFile()) {
-        const path = relative(source, absolute).split(sep).join('/');
-        files.push({ path: validateFilePath(path), absolute, size: entryInfo.size });
-      } else {
-        throw new ConfigError(`model source ${absolute} is neither a file nor a directory`);
-      }
-    }
-  };
-  await walk(source);
-  if (files.length === 0) throw new ConfigError(`model source ${source} contains no files`);
-  return files.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
 function exists(where: string): ConflictError {

@@ -22,6 +22,7 @@ import {
   type ModelRef,
 } from './names.js';
 import { publishModel, type PublishInput } from './publish.js';
+import type { RegistryCopy } from './registry-copy.js';
 import { pullModel, type PullResult } from './pull.js';
 import type { ModelStore } from './types.js';
 
@@ -85,11 +86,13 @@ export class ModelRepository {
   }
 
   /** Publishes a new, immutable version and then moves `channels` (if any) to it. */
-  async publish(
-    input: PublishInput & { channels?: readonly string[] },
-  ): Promise<{ manifest: Manifest; channels: PromoteResult[] }> {
+  async publish(input: PublishInput & { channels?: readonly string[] }): Promise<{
+    manifest: Manifest;
+    channels: PromoteResult[];
+    registry?: RegistryCopy | undefined;
+  }> {
     const channels = (input.channels ?? []).map(validateChannel);
-    const manifest = await publishModel({ ...this.options, now: this.now }, input);
+    const { manifest, registry } = await publishModel({ ...this.options, now: this.now }, input);
     const moved: PromoteResult[] = [];
     for (const channel of channels) {
       moved.push(
@@ -106,7 +109,7 @@ export class ModelRepository {
         ),
       );
     }
-    return { manifest, channels: moved };
+    return { manifest, channels: moved, registry };
   }
 
   /** The manifest of `name@version`; NotFoundError if that version was never published. */

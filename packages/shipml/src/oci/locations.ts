@@ -128,4 +128,9 @@ export function movedTagNotes(written: WriteResult, location: ImageLocation): st
   );
 }
 
+/** What a push did that is worth saying: tags it moved, mounts that fell back to uploads. */
+export function pushNotes(written: WriteResult, location: ImageLocation): string[] {
+  return [...movedTagNotes(written, location), ...(written.push?.mountFallbacks ?? [])];
+}
+
 export { formatReference };

@@ -15,7 +15,7 @@ import { provenanceOf } from '../deploy/release.js';
 import { appName } from '../deploy/spec.js';
 import type { Release } from '../deploy/types.js';
 import type { Manifest } from '../model-store/manifest.js';
-import { movedTagNotes, parseLocation, writeImage } from '../oci/locations.js';
+import { movedTagNotes, parseLocation, pushNotes, writeImage } from '../oci/locations.js';
 import { runCommand } from './command.js';
 import { openRunner } from '../runners/open.js';
 import { pullCredentialsFor } from './assemble.js';
@@ -187,7 +187,7 @@ export async function buildStages(
     const location = parseLocation(repository);
     const written = await writeImage(image, location, tags, options.registry);
     const moved = movedTagNotes(written, location);
-    for (const note of moved) run.log('push', note);
+    for (const note of pushNotes(written, location)) run.log('push', note);
     run.report.image = { reference: written.reference, digest: image.digest };
     release = {
       image: written.reference,

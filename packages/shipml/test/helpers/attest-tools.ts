@@ -23,6 +23,7 @@ const located = Object.fromEntries(
 export const tools = {
   cosign: process.env.SHIPML_COSIGN ?? located.SHIPML_COSIGN!,
   oras: process.env.SHIPML_ORAS ?? located.SHIPML_ORAS!,
+  crane: process.env.SHIPML_CRANE ?? located.SHIPML_CRANE!,
   referrersRegistry: process.env.SHIPML_REFERRERS_REGISTRY ?? located.SHIPML_REFERRERS_REGISTRY!,
   cdxPython: process.env.SHIPML_CDX_PYTHON ?? located.SHIPML_CDX_PYTHON!,
 };

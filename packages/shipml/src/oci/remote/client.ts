@@ -10,6 +10,7 @@ import {
   type RegistryOptions,
   type RegistryResponse,
 } from './transport/index.js';
+import { uploadStreamSession } from './upload-stream.js';
 import { cancelUpload, uploadSession } from './upload.js';
 
 /**
@@ -94,6 +95,19 @@ export class RegistryClient {
       this.transport.retryPolicy,
       { signal },
     );
+  }
+
+  /**
+   * Uploads a blob produced once, whose digest is known only at its end (upload-stream.ts):
+   * one attempt, no retry; the registry checks the digest hashed on the way.
+   */
+  async uploadStream(
+    repository: string,
+    source: Readable,
+    onProgress?: (sent: number) => void,
+    signal?: AbortSignal,
+  ): Promise<{ digest: Digest; size: number }> {
+    return uploadStreamSession(this.transport, repository, source, { onProgress, signal });
   }
 
   async getBlob(repository: string, digest: Digest, signal?: AbortSignal): Promise<Readable> {

@@ -108,7 +108,7 @@ export async function cancelUpload(
   await res.body.dump();
 }
 
-function requireLocation(
+export function requireLocation(
   headers: Record<string, string | string[] | undefined>,
   registry: string,
   what: string,
@@ -122,7 +122,7 @@ function requireLocation(
 }
 
 /** Upload Locations carry `_state` query parameters: add ours beside them. */
-function withQuery(location: string, name: string, value: string): string {
+export function withQuery(location: string, name: string, value: string): string {
   return `${location}${location.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(value)}`;
 }
 

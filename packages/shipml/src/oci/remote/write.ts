@@ -1,3 +1,4 @@
+import { RegistryError } from '../../core/errors.js';
 import type { Digest } from '../digest.js';
 import type { Image, Layer } from '../types.js';
 import type { RegistryClient } from './client.js';
@@ -20,6 +21,8 @@ export interface PushResult {
    * (`latest` is expected to move and is not checked): a tag that moves is worth saying.
    */
   movedTags: Array<{ tag: string; previous: Digest }>;
+  /** Mounts the registry declined or refused (the blob was uploaded instead), to be said. */
+  mountFallbacks: string[];
 }
 
 /** A tag that is meant to move (always re-pointed): not checked before the PUT. */
@@ -46,6 +49,7 @@ export async function pushImage(
     uploadedBytes: 0,
     blobs: { exists: 0, mounted: 0, uploaded: 0 },
     movedTags: [],
+    mountFallbacks: [],
   };
   const { repository } = target;
   const configBlob: Layer = {
@@ -64,15 +68,20 @@ export async function pushImage(
       return;
     }
     const from = blob.source;
-    if (
-      from &&
-      from.registry === client.registry &&
-      from.repository !== repository &&
-      (await client.mountBlob(repository, blob.digest, from.repository, options.signal))
-    ) {
-      result.blobs.mounted++;
-      options.progress?.blob?.({ digest: blob.digest, size: blob.size, action: 'mounted' });
-      return;
+    if (from && from.registry === client.registry && from.repository !== repository) {
+      const what = `layer ${blob.digest.slice(0, 19)}: mount from ${from.registry}/${from.repository}`;
+      try {
+        if (await client.mountBlob(repository, blob.digest, from.repository, options.signal)) {
+          result.blobs.mounted++;
+          options.progress?.blob?.({ digest: blob.digest, size: blob.size, action: 'mounted' });
+          return;
+        }
+        result.mountFallbacks.push(`${what} declined by the registry; uploaded instead`);
+      } catch (err) {
+        // A refused mount (no pull access to the source, say) is not a failed push.
+        if (!(err instanceof RegistryError)) throw err;
+        result.mountFallbacks.push(`${what} refused (${err.message}); uploaded instead`);
+      }
     }
     await client.uploadBlob(
       repository,

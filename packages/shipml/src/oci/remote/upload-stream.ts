@@ -1,0 +1,65 @@
+import { pipeline, type Readable } from 'node:stream';
+import { HashingStream } from '../../core/hash.js';
+import type { Digest } from '../digest.js';
+import { pushScope } from './scopes.js';
+import type { RegistryTransport } from './transport/index.js';
+import { cancelUpload, requireLocation, withQuery } from './upload.js';
+
+/**
+ * Uploads a blob whose digest and size are known only once its last byte has gone: a
+ * stream produced once, e.g. a model layer tarred from files that are being read for other
+ * uploads at the same time (single-pass publish). POST for a Location, one streamed PATCH
+ * (the distribution spec's "stream" upload: no Content-Range, chunked transfer), then the
+ * closing PUT with the digest hashed on the way. The registry verifies the digest before it
+ * accepts the blob. Not retried (the bytes cannot be produced again): a failed session is
+ * cancelled and the caller uploads again by other means (uploadSession, digest known).
+ */
+export async function uploadStreamSession(
+  transport: RegistryTransport,
+  repository: string,
+  source: Readable,
+  options: { onProgress?: ((sent: number) => void) | undefined; signal?: AbortSignal | undefined },
+): Promise<{ digest: Digest; size: number }> {
+  const { signal } = options;
+  const scopes = [pushScope(repository)];
+  const start = await transport.send({
+    method: 'POST',
+    path: `/v2/${repository}/blobs/uploads/`,
+    scopes,
+    expect: [202],
+    signal,
+  });
+  await start.body.dump();
+  let location = requireLocation(start.headers, transport.registry, 'POST blobs/uploads');
+  const hashing = new HashingStream(options.onProgress);
+  try {
+    const body = pipeline(source, hashing, () => undefined);
+    const res = await transport.send({
+      method: 'PATCH',
+      path: location,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: () => Promise.resolve(body),
+      scopes,
+      expect: [202],
+      once: true,
+      signal,
+    });
+    await res.body.dump();
+    location = requireLocation(res.headers, transport.registry, 'PATCH upload');
+    const digest = `sha256:${hashing.digest()}`;
+    const done = await transport.send({
+      method: 'PUT',
+      path: withQuery(location, 'digest', digest),
+      headers: { 'content-length': '0' },
+      scopes,
+      expect: [201],
+      signal,
+    });
+    await done.body.dump();
+    return { digest, size: hashing.bytesSeen };
+  } catch (err) {
+    source.destroy();
+    await cancelUpload(transport, repository, location).catch(() => undefined);
+    throw err;
+  }
+}
