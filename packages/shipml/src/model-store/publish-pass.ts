@@ -135,7 +135,7 @@ export async function publishPass(input: PassInput): Promise<PassResult> {
   }
   const results = await Promise.all(reads);
   const [uploadError] = await layerFlow;
-  const digest = `sha256:${layerBytes.digest()}`;
+  const digest: Digest = `sha256:${layerBytes.digest()}`;
   let layerResult: PassResult['layerUpload'];
   if (layerUpload) {
     const uploaded = await layerUpload.then(

@@ -46,7 +46,7 @@ export async function uploadStreamSession(
     });
     await res.body.dump();
     location = requireLocation(res.headers, transport.registry, 'PATCH upload');
-    const digest = `sha256:${hashing.digest()}`;
+    const digest: Digest = `sha256:${hashing.digest()}`;
     const done = await transport.send({
       method: 'PUT',
       path: withQuery(location, 'digest', digest),
