@@ -1,7 +1,9 @@
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Help } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS, nameOf, stubCommand } from '../src/cli/commands.js';
 import { runCli, spawnCli } from './helpers/cli.js';
 
 let work: string;
@@ -46,6 +48,22 @@ describe('help', () => {
       expect(publish.stdout).toContain(option);
     }
     expect((await runCli(['model', 'pull', '--help'])).stdout).toContain('--no-cache');
+  });
+
+  it('lists each command as its module defines it, without loading the module', async () => {
+    const help = new Help();
+    const defined = new Map<string, string>();
+    for (const load of new Set(COMMANDS.map((e) => e.load)))
+      for (const cmd of await load(() => Promise.resolve(), '0.0.0'))
+        defined.set(cmd.name(), `${help.subcommandTerm(cmd)} | ${cmd.description()}`);
+    // Every command a module defines has its entry, each entry its command, in the same words.
+    expect([...defined.keys()].sort()).toEqual(COMMANDS.map(nameOf).sort());
+    for (const entry of COMMANDS) {
+      const stub = stubCommand(entry);
+      expect(`${help.subcommandTerm(stub)} | ${stub.description()}`).toBe(
+        defined.get(nameOf(entry)),
+      );
+    }
   });
 
   it('refuses an unknown command or subcommand (exit 2), with or without --help', async () => {

@@ -13,6 +13,13 @@ const register = fileURLToPath(new URL('./fixtures/record-loads/register.mjs', i
 const SDKS =
   /\/node_modules\/(@kubernetes\/client-node|dockerode|docker-modem|ssh2|@grpc|@aws-sdk|@azure|fastify|kysely|pg|better-sqlite3|prom-client|croner|@cyclonedx)\//;
 
+/**
+ * What the CLI loads only for the command that needs it (src/cli/commands.ts): every command's
+ * definition and body, the config loader, the registries and what they bring along.
+ */
+const LAZY =
+  /\/node_modules\/(zod|yaml|listr2|cli-progress|tar-stream)\/|\/dist\/(config|model-store|deploy|builders|pipeline|oci|attest|init|runners|server|demo)\/|\/dist\/cli\/(?!(main|commands|output)\.js$)[\w-]+\.js$/;
+
 let work: string;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'shipml-loads-'));
@@ -21,17 +28,25 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/** The modules a node process loads for `args` (run in the package, so `shipml` resolves to dist/). */
-async function loadsOf(name: string, args: string[]): Promise<string[]> {
+/**
+ * The modules a node process loads for `args` (run in the package, so `shipml` resolves to
+ * dist/); `exit` is the exit code the process must end with.
+ */
+async function loadsOf(name: string, args: string[], exit = 0): Promise<string[]> {
   const file = join(work, `${name}.txt`);
-  await run(process.execPath, ['--import', register, ...args], {
+  const code = await run(process.execPath, ['--import', register, ...args], {
     cwd: pkg,
     env: { ...process.env, SHIPML_LOADS_FILE: file },
-  });
+  }).then(
+    () => 0,
+    (err: { code?: number }) => err.code,
+  );
+  expect(code, args.join(' ')).toBe(exit);
   return (await readFile(file, 'utf8')).split('\n').filter(Boolean);
 }
 
 const sdks = (loads: string[]) => [...new Set(loads.filter((l) => SDKS.test(l)))];
+const lazy = (loads: string[]) => [...new Set(loads.filter((l) => LAZY.test(l)))];
 
 describe('entry points (built: npm run build)', () => {
   it("importing 'shipml' loads no Docker, Kubernetes, AWS or Azure SDK", async () => {
@@ -48,6 +63,32 @@ describe('entry points (built: npm run build)', () => {
     const loads = await loadsOf('version', ['dist/cli/main.js', '--version']);
     expect(loads.some((l) => l.endsWith('/dist/cli/main.js'))).toBe(true);
     expect(sdks(loads)).toEqual([]);
+  });
+
+  it('`shipml --version` and `shipml --help` load no command, registry, config loader or zod', async () => {
+    for (const flag of ['--version', '--help']) {
+      const loads = await loadsOf(flag, ['dist/cli/main.js', flag]);
+      expect(loads.some((l) => l.endsWith('/dist/cli/commands.js'))).toBe(true);
+      expect(lazy(loads), flag).toEqual([]);
+    }
+  });
+
+  it("`shipml build --help` loads build's definition only; running build loads the rest", async () => {
+    const help = await loadsOf('build-help', ['dist/cli/main.js', 'build', '--help']);
+    expect(
+      lazy(help)
+        .map((l) => l.slice(l.indexOf('/dist/')))
+        .sort(),
+    ).toEqual(['/dist/cli/build.js', '/dist/cli/options.js']);
+    // The same recorder sees what build loads when it runs (here: up to the missing config).
+    const missing = join(work, 'missing.yaml');
+    const built = await loadsOf('build', ['dist/cli/main.js', 'build', '-c', missing], 2);
+    for (const module of ['/dist/cli/build-action.js', '/dist/config/load.js'])
+      expect(
+        built.some((l) => l.endsWith(module)),
+        module,
+      ).toBe(true);
+    expect(built.some((l) => l.includes('/node_modules/zod/'))).toBe(true);
   });
 
   it('the subpath of a heavy back end does load its SDK (the recorder sees both module kinds)', async () => {

@@ -1,34 +1,15 @@
 import { Command } from 'commander';
-import { resolveModelInput } from '../builders/model-input.js';
-import { buildProject, buildSection } from '../builders/project.js';
-import { defaultTags } from '../builders/provenance.js';
-import { ConfigError } from '../core/errors.js';
-import { defaultCacheDir } from '../model-store/cache.js';
-import {
-  movedTagNotes,
-  parseLocation,
-  writeImage,
-  type ImageLocation,
-  type WriteResult,
-} from '../oci/locations.js';
-import {
-  loadCliConfig,
-  openRepository,
-  registryAccess,
-  type CliContext,
-  type CommandRunner,
-} from './context.js';
+import type { CommandRunner } from './context.js';
 import {
   collect,
   CONFIG_OPTION,
-  commonOptions,
-  registryOptions,
-  type CommonFlags,
+  lazyAction,
+  registryCommandOptions,
   type RegistryFlags,
 } from './options.js';
-import { formatBytes, shortDigest, table } from './output.js';
 
-interface BuildFlags extends CommonFlags, RegistryFlags {
+/** `shipml build`'s options. */
+export interface BuildFlags extends RegistryFlags {
   config?: string;
   store?: string;
   push?: boolean;
@@ -60,123 +41,7 @@ export function buildCommand(run: CommandRunner): Command {
     .option('--no-model', 'build without a model layer')
     .option('--store <url>', 'model store URL (default: as for `shipml model`)')
     .option(...CONFIG_OPTION);
-  return commonOptions(registryOptions(cmd)).action(async (flags: BuildFlags) => {
-    await run((ctx) => build(ctx, flags), {
-      json: Boolean(flags.json),
-      debug: Boolean(flags.debug),
-    });
-  });
-}
-
-async function build(ctx: CliContext, flags: BuildFlags): Promise<void> {
-  const withModel = flags.model !== false;
-  const { repo, loaded } = withModel
-    ? await openRepository(ctx, flags)
-    : { repo: undefined, loaded: await loadCliConfig(ctx, flags) };
-  const cacheDir = loaded.config.cache?.dir ?? defaultCacheDir(ctx.env);
-  const target = registryAccess(ctx, loaded, flags);
-  const epoch = ctx.env.SOURCE_DATE_EPOCH ? Number(ctx.env.SOURCE_DATE_EPOCH) : undefined;
-  if (epoch !== undefined && !Number.isInteger(epoch))
-    throw new ConfigError(
-      `SOURCE_DATE_EPOCH must be whole seconds, got ${JSON.stringify(ctx.env.SOURCE_DATE_EPOCH)}`,
-    );
-
-  const started = Date.now();
-  buildSection(loaded.config, loaded.file); // before the model: a config without one fails first
-  const model = await resolveModelInput({
-    config: loaded.config,
-    repo,
-    modelRef: typeof flags.model === 'string' ? flags.model : undefined,
-    cacheDir,
-    signal: ctx.signal,
-  });
-  const result = await buildProject({
-    config: loaded.config,
-    configFile: loaded.file,
-    cwd: ctx.cwd,
-    model,
-    cacheDir,
-    registry: target,
-    sourceDateEpoch: epoch,
-  });
-  const built = Date.now();
-
-  const tags = flags.tag.length
-    ? flags.tag
-    : (loaded.config.image?.tags ??
-      defaultTags(
-        result.image.config.config?.Labels?.['org.opencontainers.image.revision'],
-        result.model,
-      ));
-  const output = flags.push ? 'registry' : flags.output;
-  let written: WriteResult | undefined;
-  if (output) {
-    const location = outputLocation(output, loaded.config.image?.repository);
-    written = await writeImage(result.image, location, tags, {
-      ...target,
-      progress: ctx.tty
-        ? undefined
-        : {
-            blob: (e) =>
-              e.action === 'uploaded' &&
-              e.size > 4 * 1024 * 1024 &&
-              ctx.output.note(
-                `${new Date().toISOString()} uploaded ${shortDigest(e.digest)} (${formatBytes(e.size)})`,
-              ),
-          },
-    });
-    for (const note of movedTagNotes(written, location)) ctx.output.note(note);
-  }
-  const finished = Date.now();
-
-  const summary = {
-    digest: result.image.digest,
-    reference: written?.reference ?? null,
-    tags: output ? tags : [],
-    model: result.model
-      ? {
-          name: result.model.name,
-          version: result.model.version,
-          digest: result.model.digest,
-          path: result.model.target,
-        }
-      : null,
-    layers: result.layers,
-    upload: written?.push ? { bytes: written.push.uploadedBytes, ...written.push.blobs } : null,
-    movedTags: written?.push?.movedTags ?? [],
-    seconds: { build: (built - started) / 1000, output: (finished - built) / 1000 },
-  };
-  if (flags.json) return ctx.output.json(summary);
-  ctx.output.line(`image ${written?.reference ?? result.image.digest}`);
-  if (result.model)
-    ctx.output.line(
-      `  model ${result.model.name}@${result.model.version} (${shortDigest(result.model.digest)}) at ${result.model.target}`,
-    );
-  const rows = result.layers.map((l) => [
-    l.kind,
-    shortDigest(l.digest),
-    formatBytes(l.size),
-    l.status,
-  ]);
-  for (const line of table(['LAYER', 'DIGEST', 'SIZE', 'STATUS'], rows))
-    ctx.output.line(`  ${line}`);
-  if (written?.push)
-    ctx.output.line(
-      `  pushed ${tags.join(', ')}: ${formatBytes(written.push.uploadedBytes)} uploaded (${written.push.blobs.uploaded} blobs; ${written.push.blobs.exists} already there, ${written.push.blobs.mounted} mounted)`,
-    );
-  ctx.output.line(
-    `  ${summary.seconds.build.toFixed(2)} s build, ${summary.seconds.output.toFixed(2)} s output`,
+  return registryCommandOptions(cmd).action(
+    lazyAction<BuildFlags>(run, async () => (await import('./build-action.js')).build),
   );
-}
-
-/** `registry` means image.repository; anything else is a location. */
-function outputLocation(output: string, repository: string | undefined): ImageLocation {
-  if (output === 'registry') {
-    if (!repository)
-      throw new ConfigError(
-        '--push needs image.repository in shipml.yaml (or --output REGISTRY/REPO)',
-      );
-    return parseLocation(repository);
-  }
-  return parseLocation(output);
 }

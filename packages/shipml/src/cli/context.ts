@@ -1,13 +1,12 @@
-import { resolve } from 'node:path';
-import type { RegistryAccess } from '../oci/locations.js';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+/**
+ * What every command gets, and the helpers most of them use. Imported by the commands'
+ * definitions, so the config loader and what opens a model store load only when a command calls
+ * for them (`shipml model --help` reads no shipml.yaml and opens no store).
+ */
+import type { LoadedConfig } from '../config/load.js';
 import { ConfigError } from '../core/errors.js';
 import type { Redactor } from '../core/redact.js';
-import { BlobCache, defaultCacheDir } from '../model-store/cache.js';
-import { openModelStore } from '../model-store/registry.js';
-import { registryAccessOf, storeSpecOf } from '../pipeline/assemble.js';
-import { ModelRepository } from '../model-store/repository.js';
-import { cliProgress } from './progress.js';
+import type { ModelRepository } from '../model-store/repository.js';
 import type { Output } from './output.js';
 
 /** What every command gets: the environment, where to print, and how to stop. */
@@ -39,6 +38,7 @@ export async function loadCliConfig(
   ctx: CliContext,
   flags: { config?: string },
 ): Promise<LoadedConfig> {
+  const { loadConfig } = await import('../config/load.js');
   const loaded = await loadConfig({ explicit: flags.config, cwd: ctx.cwd, env: ctx.env });
   ctx.redactor.add(...loaded.secrets);
   return loaded;
@@ -53,40 +53,34 @@ export async function openRepository(
   flags: StoreFlags,
 ): Promise<{ repo: ModelRepository; loaded: LoadedConfig }> {
   const loaded = await loadCliConfig(ctx, flags);
+  const [
+    { BlobCache, defaultCacheDir },
+    { openModelStore },
+    { storeSpecOf },
+    repository,
+    progress,
+  ] = await Promise.all([
+    import('../model-store/cache.js'),
+    import('../model-store/registry.js'),
+    import('../pipeline/assemble.js'),
+    import('../model-store/repository.js'),
+    import('./progress.js'),
+  ]);
   const { spec, where } = storeSpecOf(
     { ...loaded, configFile: loaded.file, env: ctx.env },
     flags.store,
   );
   const store = await openModelStore(spec, ctx.env, where);
   const cacheDir = flags.cacheDir ?? loaded.config.cache?.dir ?? defaultCacheDir(ctx.env);
-  const repo = new ModelRepository({
+  const repo = new repository.ModelRepository({
     store,
     cache: flags.cache === false ? undefined : new BlobCache(cacheDir),
-    progress: cliProgress(ctx.output, { tty: ctx.tty }),
+    progress: progress.cliProgress(ctx.output, { tty: ctx.tty }),
   });
   return { repo: repo.withListCommand((name) => listCommand(name, flags)), loaded };
 }
 
-/** Registry settings for reading and writing images: shipml.yaml's `registry`, then flags. */
-export function registryAccess(
-  ctx: CliContext,
-  loaded: LoadedConfig,
-  flags: { registryCa?: string; insecure?: boolean },
-): RegistryAccess {
-  ctx.redactor.add(loaded.config.registry?.password);
-  return registryAccessOf(
-    {
-      config: loaded.config,
-      configFile: loaded.file ?? resolve(ctx.cwd, 'shipml.yaml'),
-      env: ctx.env,
-    },
-    ctx.signal,
-    { ...flags, cwd: ctx.cwd },
-  );
-}
-
 /** The model name from an argument or `model.name` in shipml.yaml. */
-
 export function modelNameOrConfig(
   name: string | undefined,
   loaded: LoadedConfig,

@@ -12,12 +12,8 @@ import {
   type CiSystemId,
 } from '../init/index.js';
 import type { CliContext, CommandRunner } from './context.js';
-import {
-  commonOptions,
-  targetOverrideOptions,
-  targetOverrides,
-  type CommonFlags,
-} from './options.js';
+import { action, commonOptions, type CommonFlags } from './options.js';
+import { targetOverrideOptions, targetOverrides } from './target-options.js';
 
 interface InitFlags extends CommonFlags {
   model?: string;
@@ -65,15 +61,10 @@ export function initCommand(run: CommandRunner): Command {
     .option('--force', 'overwrite existing CI files; change values an existing shipml.yaml sets');
   // The deploy targets' own flags (--port for docker, ...) go into deploy.<target>.
   targetOverrideOptions(cmd);
-  return commonOptions(cmd).action(async (dir: string, flags: InitFlags) => {
-    await run((ctx) => init(ctx, dir, flags), {
-      json: Boolean(flags.json),
-      debug: Boolean(flags.debug),
-    });
-  });
+  return commonOptions(cmd).action(action<InitFlags>(run, init));
 }
 
-async function init(ctx: CliContext, dir: string, flags: InitFlags): Promise<void> {
+async function init(ctx: CliContext, flags: InitFlags, dir: string): Promise<void> {
   const target =
     flags.target === undefined ? undefined : deployTargets.get(flags.target, '--target').id;
   const result = await initProject({

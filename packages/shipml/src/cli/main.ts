@@ -1,23 +1,12 @@
 #!/usr/bin/env node
 import { readFileSync, realpathSync } from 'node:fs';
+import nodeModule from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { redactorFromEnv } from '../core/redact.js';
+import { commandsFor } from './commands.js';
 import type { CliContext, CommandRunner } from './context.js';
-import { buildCommand } from './build.js';
-import { imageCommand } from './image.js';
-import { demoCommand } from './demo.js';
-import { initCommand } from './init.js';
-import { releaseCommands } from './deploy.js';
-import { pipelineCommands } from './run.js';
-
-import { modelCommand } from './model.js';
-import { keysCommand } from './keys.js';
-import { runsCommands } from './runs.js';
-import { sbomCommand } from './sbom.js';
-import { verifyCommand } from './verify.js';
-import { serverCommands } from './server.js';
 import { Output } from './output.js';
 
 export interface CliIo {
@@ -71,18 +60,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
   };
 
-  program.addCommand(modelCommand(run));
-  program.addCommand(buildCommand(run));
-  program.addCommand(imageCommand(run));
-  for (const cmd of pipelineCommands(run)) program.addCommand(cmd);
-  for (const cmd of releaseCommands(run)) program.addCommand(cmd);
-  program.addCommand(initCommand(run));
-  program.addCommand(demoCommand(run));
-  for (const cmd of serverCommands(run, packageVersion())) program.addCommand(cmd);
-  for (const cmd of runsCommands(run)) program.addCommand(cmd);
-  program.addCommand(keysCommand(run));
-  program.addCommand(verifyCommand(run));
-  program.addCommand(sbomCommand(run));
+  // Only the modules of the commands argv names are loaded (see commands.ts).
+  for (const cmd of await commandsFor(invokedCommands(program, argv), run, packageVersion()))
+    program.addCommand(cmd);
   // Commands built on their own do not inherit these: apply them to the whole tree, so every
   // help text and usage error goes through the (redacting) output and none calls exit().
   const configure = (cmd: Command): void => {
@@ -123,6 +103,21 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 }
 
 /**
+ * The top-level commands `argv` names, whose modules must load before commander parses: the
+ * first word that is not an option (after `help`, the next one too). All of them after a
+ * `--`, behind which commander still takes the first word as the command.
+ */
+export function invokedCommands(program: Command, argv: readonly string[]): Set<string> | 'all' {
+  const names = new Set<string>();
+  for (const word of commandWords(argv, () => program)) {
+    if (word === '--') return 'all';
+    names.add(word);
+    if (word !== 'help') break;
+  }
+  return names;
+}
+
+/**
  * The first word of `argv` that should name a (sub)command but names none, as a message —
  * checked before commander runs, because `shipml nosuch --help` would otherwise print the
  * top-level help and exit 0, which a script reads as success.
@@ -132,19 +127,8 @@ export function unknownCommand(
   argv: readonly string[],
 ): { message: string; command: string } | undefined {
   let cmd = program;
-  let skipValue = false;
-  for (const word of argv) {
+  for (const word of commandWords(argv, () => cmd)) {
     if (word === '--') return undefined;
-    if (skipValue) {
-      skipValue = false;
-      continue;
-    }
-    if (word.startsWith('-')) {
-      // `-c FILE`: the option's value is not a command word.
-      const option = cmd.options.find((o) => o.long === word || o.short === word);
-      skipValue = Boolean(option && (option.required || option.optional));
-      continue;
-    }
     if (cmd.commands.length === 0) return undefined; // a leaf: the rest are its arguments
     if (cmd === program && word === 'help') return undefined;
     const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
@@ -159,6 +143,31 @@ export function unknownCommand(
     cmd = sub;
   }
   return undefined;
+}
+
+/**
+ * The words of `argv` that are neither options nor their values, up to and with a `--`; an
+ * option's value is known by asking `at()`, the command the words have reached, for it
+ * (`-c FILE`: FILE is not a command word).
+ */
+function* commandWords(argv: readonly string[], at: () => Command): Generator<string> {
+  let skipValue = false;
+  for (const word of argv) {
+    if (word === '--') {
+      yield word;
+      return;
+    }
+    if (skipValue) {
+      skipValue = false;
+      continue;
+    }
+    if (word.startsWith('-')) {
+      const option = at().options.find((o) => o.long === word || o.short === word);
+      skipValue = Boolean(option && (option.required || option.optional));
+      continue;
+    }
+    yield word;
+  }
 }
 
 function packageVersion(): string {
@@ -177,6 +186,9 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // Node 22.1+ keeps the compiled code of the modules loaded from here on (a command's
+  // definition and body) on disk for the next run; Node 20 has no such cache.
+  (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   // `shipml model list | head -1`: a reader that stops early is not an error of ours.
   for (const stream of [process.stdout, process.stderr])
     stream.on('error', (err: NodeJS.ErrnoException) => {

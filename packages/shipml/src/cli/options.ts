@@ -1,7 +1,10 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ConfigError } from '../core/errors.js';
-import { deployTargets } from '../deploy/registry.js';
-import type { TargetDescriptor } from '../deploy/types.js';
+/**
+ * The options and action plumbing commands share. Light on purpose: a command's definition
+ * imports this and commander only, so `shipml build --help` loads neither the registries nor
+ * what the command does (each command's body is imported when it runs).
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import type { CliContext, CommandRunner } from './context.js';
 
 /** Flags every command has. */
 export interface CommonFlags {
@@ -9,8 +12,8 @@ export interface CommonFlags {
   debug?: boolean;
 }
 
-/** Flags of commands that talk to registries. */
-export interface RegistryFlags {
+/** Flags of commands that talk to registries (which all have the common ones too). */
+export interface RegistryFlags extends CommonFlags {
   registryCa?: string;
   insecure?: boolean;
 }
@@ -35,78 +38,58 @@ export function registryOptions(cmd: Command): Command {
     .option('--insecure', 'allow plain HTTP to a registry that is not on loopback');
 }
 
-/** Commander argument parser for repeatable options. */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+/** What commands that talk to registries end with: --registry-ca, --insecure, --json, --debug. */
+export function registryCommandOptions(cmd: Command): Command {
+  return commonOptions(registryOptions(cmd));
 }
 
-/** `--target` with the registry's ids as choices (an unknown id is a usage error, exit 2). */
-export function targetOption(cmd: Command, description: string): Command {
-  return cmd.addOption(
-    new Option('--target <kind>', `${deployTargets.choices} (${description})`).choices(
-      deployTargets.ids,
-    ),
+/** A command about one image in a registry: `<image>`, the registry flags, --json and --debug. */
+export function registryImageCommand(name: string): Command {
+  return registryCommandOptions(new Command(name)).argument(
+    '<image>',
+    'registry reference (tag or digest)',
   );
 }
 
-/** A flag some targets declare, and which of them do (two targets may share `--port`). */
-interface SharedFlag {
-  option: Option;
-  users: Array<{ target: string; option: string; description: string }>;
-}
+/** What a command does: the shared context, the command's options, then its arguments. */
+export type CommandBody<F extends CommonFlags> = (
+  ctx: CliContext,
+  flags: F,
+  ...args: string[]
+) => Promise<void>;
 
-/** The targets' flags by long name; declaring one flag two ways is a programming error. */
-function targetFlagTable(): Map<string, SharedFlag> {
-  const table = new Map<string, SharedFlag>();
-  const targets: readonly TargetDescriptor[] = deployTargets.all;
-  for (const target of targets)
-    for (const flag of target.flags) {
-      const option = new Option(flag.flags);
-      if (flag.integer) option.argParser(positiveInteger(option.long ?? flag.flags));
-      const name = option.long ?? flag.flags;
-      const entry = table.get(name) ?? { option, users: [] };
-      if (entry.option.flags !== option.flags)
-        throw new Error(
-          `deploy targets declare ${name} as "${entry.option.flags}" and "${option.flags}"`,
-        );
-      entry.users.push({ target: target.id, option: flag.option, description: flag.description });
-      table.set(name, entry);
-    }
-  return table;
-}
-
-/** Every target's own flags (`--port`, `--kubeconfig`, ...), from the registry, each saying whose it is. */
-export function targetOverrideOptions(cmd: Command): Command {
-  for (const { option, users } of targetFlagTable().values()) {
-    const same = users.every((u) => u.description === users[0]!.description);
-    option.description = same
-      ? `${users.map((u) => u.target).join(', ')}: ${users[0]!.description}`
-      : users.map((u) => `${u.target}: ${u.description}`).join('; ');
-    cmd.addOption(option);
-  }
-  return cmd;
+/**
+ * The commander action that runs `body` through `run`, with the command's own --json and
+ * --debug. Commander calls actions with (...arguments, options, command).
+ */
+export function action<F extends CommonFlags>(
+  run: CommandRunner,
+  body: CommandBody<F>,
+): (...args: unknown[]) => Promise<void> {
+  return async (...args) => {
+    const flags = (args.at(-1) as Command).opts<F>();
+    const positional = args.slice(0, -2) as string[];
+    await run((ctx) => body(ctx, flags, ...positional), {
+      json: Boolean(flags.json),
+      debug: Boolean(flags.debug),
+    });
+  };
 }
 
 /**
- * The chosen target's flag values by option name. A flag only other targets have is refused
- * rather than silently ignored (`--port` means nothing to Kubernetes).
+ * {@link action} with the body in a module imported only when the command runs; a failure to
+ * load it is reported like any other error of the command.
  */
-export function targetOverrides(
-  kind: string,
-  flags: Record<string, unknown>,
-): Record<string, unknown> {
-  const overrides: Record<string, unknown> = {};
-  for (const [name, { option, users }] of targetFlagTable()) {
-    const value = flags[option.attributeName()];
-    if (value === undefined) continue;
-    const mine = users.find((u) => u.target === kind);
-    if (!mine) {
-      const whose = users.map((u) => u.target).join(' and ');
-      throw new ConfigError(`${name} applies to the ${whose} target, not ${kind}`);
-    }
-    overrides[mine.option] = value;
-  }
-  return overrides;
+export function lazyAction<F extends CommonFlags>(
+  run: CommandRunner,
+  load: () => Promise<CommandBody<F>>,
+): (...args: unknown[]) => Promise<void> {
+  return action<F>(run, async (ctx, flags, ...args) => (await load())(ctx, flags, ...args));
+}
+
+/** Commander argument parser for repeatable options. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /** Commander parser for options that take a positive integer. */

@@ -8,14 +8,15 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import type { ServiceStore } from '../server/store/types.js';
 import type { CliContext, CommandRunner } from './context.js';
-import { commonOptions, positiveInteger } from './options.js';
+import { action, commonOptions, positiveInteger, type CommonFlags } from './options.js';
 
-interface ServerFlags {
+interface TokenFlags extends CommonFlags {
   config?: string;
+}
+
+interface ServerFlags extends TokenFlags {
   host?: string;
   port?: number;
-  json?: boolean;
-  debug?: boolean;
 }
 
 const CONFIG = [
@@ -38,6 +39,25 @@ function logLine(ctx: CliContext): (line: string) => void {
   return (line) => ctx.output.note(`${new Date().toISOString()} ${line}`);
 }
 
+/** The service with a worker of its own; `watches`: also its triggers (model watches, schedules, polls). */
+async function openService(
+  ctx: CliContext,
+  loaded: Awaited<ReturnType<typeof load>>,
+  watches: boolean,
+) {
+  const { Service } = await import('../server/service.js');
+  const log = logLine(ctx);
+  const service = await Service.open({
+    loaded,
+    env: ctx.env,
+    redactor: ctx.redactor,
+    log,
+    worker: true,
+    watches,
+  });
+  return { service, log };
+}
+
 export function serverCommands(run: CommandRunner, version: string): Command[] {
   const server = commonOptions(
     new Command('server')
@@ -51,12 +71,7 @@ export function serverCommands(run: CommandRunner, version: string): Command[] {
         'listen on this port (default: listen.port, 8750; 0 picks one)',
         (v) => (v === '0' ? 0 : positiveInteger('--port')(v)),
       ),
-  ).action(async (flags: ServerFlags) => {
-    await run((ctx) => serve(ctx, flags, version), {
-      json: Boolean(flags.json),
-      debug: Boolean(flags.debug),
-    });
-  });
+  ).action(action<ServerFlags>(run, (ctx, flags) => serve(ctx, flags, version)));
   server.addCommand(tokenCommand(run));
 
   const worker = commonOptions(
@@ -65,28 +80,14 @@ export function serverCommands(run: CommandRunner, version: string): Command[] {
         'a worker on another machine: claims runs from the shared PostgreSQL (database in the config)',
       )
       .option(...CONFIG),
-  ).action(async (flags: ServerFlags) => {
-    await run((ctx) => work(ctx, flags), {
-      json: Boolean(flags.json),
-      debug: Boolean(flags.debug),
-    });
-  });
+  ).action(action<ServerFlags>(run, work));
   return [server, worker];
 }
 
 async function serve(ctx: CliContext, flags: ServerFlags, version: string): Promise<void> {
   const loaded = await load(ctx, flags);
-  const { Service } = await import('../server/service.js');
   const { httpServer } = await import('../server/api/http.js');
-  const log = logLine(ctx);
-  const service = await Service.open({
-    loaded,
-    env: ctx.env,
-    redactor: ctx.redactor,
-    log,
-    worker: true,
-    watches: true,
-  });
+  const { service, log } = await openService(ctx, loaded, true);
   const http = await httpServer(service, version);
   try {
     const host = flags.host ?? loaded.config.listen.host;
@@ -116,16 +117,7 @@ async function work(ctx: CliContext, flags: ServerFlags): Promise<void> {
         hint: 'set database: postgres://… (the same as the server’s); `shipml server` has a worker of its own',
       },
     );
-  const { Service } = await import('../server/service.js');
-  const log = logLine(ctx);
-  const service = await Service.open({
-    loaded,
-    env: ctx.env,
-    redactor: ctx.redactor,
-    log,
-    worker: true,
-    watches: false,
-  });
+  const { service, log } = await openService(ctx, loaded, false);
   log(
     `shipml worker ${service.workerId} claiming runs of ${[...service.apps.keys()].join(', ') || 'no apps'}`,
   );
@@ -154,38 +146,29 @@ function tokenCommand(run: CommandRunner): Command {
           positiveInteger('--expires-days'),
         ),
     ).action(
-      async (flags: {
-        config?: string;
-        scope: 'read' | 'admin';
-        name: string;
-        expiresDays?: number;
-        json?: boolean;
-        debug?: boolean;
-      }) => {
-        await run(
-          (ctx) =>
-            withStore(ctx, flags, async (store) => {
-              const { createToken } = await import('../server/api/tokens.js');
-              const { token: secret, record } = await createToken(store, {
-                scope: flags.scope,
-                name: flags.name,
-                expiresInDays: flags.expiresDays,
+      action<TokenFlags & { scope: 'read' | 'admin'; name: string; expiresDays?: number }>(
+        run,
+        (ctx, flags) =>
+          withStore(ctx, flags, async (store) => {
+            const { createToken } = await import('../server/api/tokens.js');
+            const { token: secret, record } = await createToken(store, {
+              scope: flags.scope,
+              name: flags.name,
+              expiresInDays: flags.expiresDays,
+            });
+            if (flags.json)
+              return ctx.output.json({
+                token: secret,
+                id: record.id,
+                scope: record.scope,
+                expiresAt: record.expiresAt,
               });
-              if (flags.json)
-                return ctx.output.json({
-                  token: secret,
-                  id: record.id,
-                  scope: record.scope,
-                  expiresAt: record.expiresAt,
-                });
-              ctx.output.line(secret);
-              ctx.output.note(
-                `token ${record.id} (${record.scope}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}): shown once, keep it in a secret store`,
-              );
-            }),
-          { json: Boolean(flags.json), debug: Boolean(flags.debug) },
-        );
-      },
+            ctx.output.line(secret);
+            ctx.output.note(
+              `token ${record.id} (${record.scope}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}): shown once, keep it in a secret store`,
+            );
+          }),
+      ),
     ),
   );
   token.addCommand(
@@ -193,20 +176,18 @@ function tokenCommand(run: CommandRunner): Command {
       new Command('list')
         .description('tokens (ids, scopes, names; never the tokens)')
         .option(...CONFIG),
-    ).action(async (flags: { config?: string; json?: boolean; debug?: boolean }) => {
-      await run(
-        (ctx) =>
-          withStore(ctx, flags, async (store) => {
-            const tokens = await store.listTokens();
-            if (flags.json) return ctx.output.json(tokens.map(({ hash: _hash, ...t }) => t));
-            for (const t of tokens)
-              ctx.output.line(
-                `${t.id}  ${t.scope.padEnd(5)}  ${t.name}  created ${t.createdAt}${t.revokedAt ? `  revoked ${t.revokedAt}` : t.expiresAt ? `  expires ${t.expiresAt}` : ''}`,
-              );
-          }),
-        { json: Boolean(flags.json), debug: Boolean(flags.debug) },
-      );
-    }),
+    ).action(
+      action<TokenFlags>(run, (ctx, flags) =>
+        withStore(ctx, flags, async (store) => {
+          const tokens = await store.listTokens();
+          if (flags.json) return ctx.output.json(tokens.map(({ hash: _hash, ...t }) => t));
+          for (const t of tokens)
+            ctx.output.line(
+              `${t.id}  ${t.scope.padEnd(5)}  ${t.name}  created ${t.createdAt}${t.revokedAt ? `  revoked ${t.revokedAt}` : t.expiresAt ? `  expires ${t.expiresAt}` : ''}`,
+            );
+        }),
+      ),
+    ),
   );
   token.addCommand(
     commonOptions(
@@ -214,19 +195,17 @@ function tokenCommand(run: CommandRunner): Command {
         .description('revoke a token by its id')
         .argument('<id>')
         .option(...CONFIG),
-    ).action(async (id: string, flags: { config?: string; json?: boolean; debug?: boolean }) => {
-      await run(
-        (ctx) =>
-          withStore(ctx, flags, async (store) => {
-            if (!(await store.revokeToken(id, new Date().toISOString())))
-              throw new ConfigError(`no token ${id}`, {
-                hint: 'shipml server token list shows the ids',
-              });
-            ctx.output.line(`revoked ${id}`);
-          }),
-        { json: Boolean(flags.json), debug: Boolean(flags.debug) },
-      );
-    }),
+    ).action(
+      action<TokenFlags>(run, (ctx, flags, id) =>
+        withStore(ctx, flags, async (store) => {
+          if (!(await store.revokeToken(id, new Date().toISOString())))
+            throw new ConfigError(`no token ${id}`, {
+              hint: 'shipml server token list shows the ids',
+            });
+          ctx.output.line(`revoked ${id}`);
+        }),
+      ),
+    ),
   );
   return token;
 }
