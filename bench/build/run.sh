@@ -13,7 +13,11 @@
 #   4 nothing   nothing changed since the last build
 #   5 fresh     fresh CI agent, code-only change: new SHIPML_CACHE_DIR; for Docker the run's
 #               images removed, `docker builder prune -af`, and a fresh build context; the
-#               model is pulled anew from the model store by both
+#               model is pulled anew from the model store by Docker (ShipML mounts it)
+#   6 fresh-model  fresh CI agent, model-only change: as 5, with a new model version instead
+#
+# Models are published with --registry (the ModelPack copy): that is when their bytes reach
+# the registry, once; the publish is not part of any build's time.
 #
 # Environment:
 #   BENCH_MODEL_MIB     model size in MiB (default 1024)
@@ -249,7 +253,9 @@ publish_model() {
   rm -rf "$src" && mkdir -p "$src"
   log "model $MODEL@$version: writing $MODEL_MIB MiB of random bytes and publishing it"
   bounded head -c "$((MODEL_MIB * 1024 * 1024))" /dev/urandom >"$src/model.bin" || die "could not write the model"
-  bounded node "$CLI" model publish "$src" --name "$MODEL" --version "$version" --store "$STORE_URL" --json \
+  # --registry: the model's layer reaches the registry once, here; builds mount it from there.
+  bounded node "$CLI" model publish "$src" --name "$MODEL" --version "$version" --store "$STORE_URL" \
+    --registry "$REG/bench/models/$MODEL" --json \
     >"$WORK/logs/publish-$version.json" || die "shipml model publish failed"
   rm -rf "$src"
 }
@@ -464,6 +470,14 @@ change_code
 docker_fresh_agent
 shipml_step 5-fresh "$WORK/shipml-cache-b"
 docker_step 5-fresh 1
+
+# 6: fresh CI agent, model-only change: ShipML should neither download nor send the model.
+rm -rf "$WORK/shipml-cache-b"
+publish_model 3
+docker_fresh_agent
+shipml_step 6-fresh-model "$WORK/shipml-cache-c"
+put "$WORK/steps/6-fresh-model-shipml" model_downloaded "$([ -n "$(ls -A "$WORK/shipml-cache-c/model-dirs" 2>/dev/null)" ] && echo true || echo false)"
+docker_step 6-fresh-model 1
 
 # ---------------------------------------------------------------------------------------
 # Context for reading the numbers, then the report.

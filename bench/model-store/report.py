@@ -18,7 +18,7 @@ import sys
 from datetime import datetime, timezone
 
 BACKENDS = ["file", "s3", "azblob"]
-DIRECTIONS = ["upload", "download", "read+hash"]
+DIRECTIONS = ["upload", "publish+registry", "download", "read+hash"]
 
 
 def build_rows(samples: list[dict], size_mib: int) -> list[dict]:
@@ -64,7 +64,7 @@ def build_rows(samples: list[dict], size_mib: int) -> list[dict]:
         row["mibPerSec"] = size_mib / row["seconds"] if row["seconds"] else None
     for row in rows:
         row["shipmlRatio"] = None
-        if row["tool"] == "shipml" or row["direction"] not in ("upload", "download"):
+        if row["tool"] == "shipml" or row["direction"] not in ("upload", "publish+registry", "download"):
             continue
         shipml = find(row["backend"], "shipml", row["direction"])
         if shipml and shipml["mibPerSec"] and row["mibPerSec"]:

@@ -206,6 +206,20 @@ measure() {
     "$backend" "$tool" "$direction" "$run" "$secs" "$rss" "$rc" "$status" >>"$SAMPLES"
 }
 
+# Publish with the registry copy (issue 14): ShipML's one read feeds the store and the
+# registry; the usual way is the store tool, then `oras push` of the same file.
+REG=$SHIPML_TEST_REGISTRY
+[[ $REG == 127.0.0.1:* ]] || die "refusing to benchmark against registry $REG: only 127.0.0.1 is allowed"
+ORAS=$(bash "$ROOT/scripts/attest-tools.sh" env | sed -n 's/^SHIPML_ORAS=//p')
+[ -x "$ORAS" ] || die "oras is not installed: run scripts/attest-tools.sh install"
+oras_push() { # repository: the file as a ModelPack raw weight
+  (cd "$(dirname "$SRC")" && DOCKER_CONFIG=$WORK/home/docker "$ORAS" push --plain-http --no-tty \
+    --artifact-type application/vnd.cncf.model.manifest.v1+json \
+    "$REG/$1:1" "$(basename "$SRC"):application/vnd.cncf.model.weight.v1.raw" >/dev/null)
+}
+export -f oras_push
+export ORAS REG SRC WORK
+
 S3_URL="s3://$BUCKET/shipml?endpoint=$SHIPML_TEST_S3_ENDPOINT"
 AZ_URL="azblob://$SHIPML_TEST_AZURITE_ACCOUNT/$CONTAINER/shipml"
 S3_FLAGS=(--endpoint-url "$SHIPML_TEST_S3_ENDPOINT" --no-progress --only-show-errors)
@@ -224,7 +238,13 @@ for run in $(seq 1 "$RUNS"); do
     node "$CLI" model pull "$MODEL@$version" "$WORK/pull/file-shipml" --store "file://$FILE_STORE" --no-cache --json
   measure file cp download "$run" "$WORK/pull/file-cp.bin" -- cp "$CP_DIR/model.bin" "$WORK/pull/file-cp.bin"
   measure file sha256sum read+hash "$run" - -- sha256sum "$SRC"
-  rm -rf "$FILE_STORE" "$CP_DIR"
+  measure file shipml publish+registry "$run" - -- \
+    node "$CLI" model publish "$SRC" --name "$MODEL" --version "$version" --store "file://$FILE_STORE-reg" \
+    --registry "$REG/bench-$suffix/file-shipml-$run" --json
+  measure file "cp + sha256sum + oras push" publish+registry "$run" - -- \
+    bash -c 'cp "$1" "$2/model-reg.bin" && sha256sum "$1" >/dev/null && oras_push "$3"' _ \
+    "$SRC" "$CP_DIR" "bench-$suffix/file-oras-$run"
+  rm -rf "$FILE_STORE" "$FILE_STORE-reg" "$CP_DIR"
 
   # s3:// on MinIO — ShipML vs aws s3 cp (AWS CLI v1, default multipart settings).
   measure s3 shipml upload "$run" - -- \
@@ -236,11 +256,24 @@ for run in $(seq 1 "$RUNS"); do
   measure s3 "aws s3 cp" download "$run" "$WORK/pull/s3-aws.bin" -- \
     "$AWS" s3 cp "s3://$BUCKET/baseline/model-$run.bin" "$WORK/pull/s3-aws.bin" "${S3_FLAGS[@]}"
 
+  measure s3 shipml publish+registry "$run" - -- \
+    node "$CLI" model publish "$SRC" --name "$MODEL-reg" --version "$version" --store "$S3_URL" \
+    --registry "$REG/bench-$suffix/s3-shipml-$run" --json
+  measure s3 "aws s3 cp + oras push" publish+registry "$run" - -- \
+    bash -c '"$1" s3 cp "$SRC" "$2" "${@:4}" && oras_push "$3"' _ \
+    "$AWS" "s3://$BUCKET/baseline/model-reg-$run.bin" "bench-$suffix/s3-oras-$run" "${S3_FLAGS[@]}"
+
   # azblob:// on Azurite — ShipML vs azure-storage-blob (Python), max_concurrency=4.
   measure azblob shipml upload "$run" - -- \
     node "$CLI" model publish "$SRC" --name "$MODEL" --version "$version" --store "$AZ_URL" --json
   measure azblob azure-storage-blob upload "$run" - -- \
     "$PY" "$HERE/azblob_tool.py" upload "$CONTAINER" "baseline/model-$run.bin" "$SRC"
+  measure azblob shipml publish+registry "$run" - -- \
+    node "$CLI" model publish "$SRC" --name "$MODEL-reg" --version "$version" --store "$AZ_URL" \
+    --registry "$REG/bench-$suffix/az-shipml-$run" --json
+  measure azblob "azure-storage-blob + oras push" publish+registry "$run" - -- \
+    bash -c '"$1" "$2" upload "$3" "$4" "$SRC" && oras_push "$5"' _ \
+    "$PY" "$HERE/azblob_tool.py" "$CONTAINER" "baseline/model-reg-$run.bin" "bench-$suffix/az-oras-$run"
   measure azblob shipml download "$run" "$WORK/pull/az-shipml/model.bin" -- \
     node "$CLI" model pull "$MODEL@$version" "$WORK/pull/az-shipml" --store "$AZ_URL" --no-cache --json
   measure azblob azure-storage-blob download "$run" "$WORK/pull/az-py.bin" -- \

@@ -36,7 +36,7 @@ export function buildCommand(run: CommandRunner): Command {
     )
     .option(
       '--model <ref>',
-      'model to package instead of model.name:model.channel (name@version or name:channel)',
+      'model to package instead of model.name:model.channel (name@version, name:channel, or oci://REGISTRY/REPO:TAG for a ModelPack artifact)',
     )
     .option('--no-model', 'build without a model layer')
     .option('--store <url>', 'model store URL (default: as for `shipml model`)')
