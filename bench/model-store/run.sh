@@ -241,6 +241,7 @@ for run in $(seq 1 "$RUNS"); do
   measure file shipml publish+registry "$run" - -- \
     node "$CLI" model publish "$SRC" --name "$MODEL" --version "$version" --store "file://$FILE_STORE-reg" \
     --registry "$REG/bench-$suffix/file-shipml-$run" --json
+  # shellcheck disable=SC2016 # the inner bash expands them
   measure file "cp + sha256sum + oras push" publish+registry "$run" - -- \
     bash -c 'cp "$1" "$2/model-reg.bin" && sha256sum "$1" >/dev/null && oras_push "$3"' _ \
     "$SRC" "$CP_DIR" "bench-$suffix/file-oras-$run"
@@ -259,6 +260,7 @@ for run in $(seq 1 "$RUNS"); do
   measure s3 shipml publish+registry "$run" - -- \
     node "$CLI" model publish "$SRC" --name "$MODEL-reg" --version "$version" --store "$S3_URL" \
     --registry "$REG/bench-$suffix/s3-shipml-$run" --json
+  # shellcheck disable=SC2016 # the inner bash expands them
   measure s3 "aws s3 cp + oras push" publish+registry "$run" - -- \
     bash -c '"$1" s3 cp "$SRC" "$2" "${@:4}" && oras_push "$3"' _ \
     "$AWS" "s3://$BUCKET/baseline/model-reg-$run.bin" "bench-$suffix/s3-oras-$run" "${S3_FLAGS[@]}"
@@ -271,6 +273,7 @@ for run in $(seq 1 "$RUNS"); do
   measure azblob shipml publish+registry "$run" - -- \
     node "$CLI" model publish "$SRC" --name "$MODEL-reg" --version "$version" --store "$AZ_URL" \
     --registry "$REG/bench-$suffix/az-shipml-$run" --json
+  # shellcheck disable=SC2016 # the inner bash expands them
   measure azblob "azure-storage-blob + oras push" publish+registry "$run" - -- \
     bash -c '"$1" "$2" upload "$3" "$4" "$SRC" && oras_push "$5"' _ \
     "$PY" "$HERE/azblob_tool.py" "$CONTAINER" "baseline/model-reg-$run.bin" "bench-$suffix/az-oras-$run"
