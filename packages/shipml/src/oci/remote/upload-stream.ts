@@ -3,7 +3,7 @@ import { HashingStream } from '../../core/hash.js';
 import type { Digest } from '../digest.js';
 import { pushScope } from './scopes.js';
 import type { RegistryTransport } from './transport/index.js';
-import { cancelUpload, requireLocation, withQuery } from './upload.js';
+import { cancelUpload, requireLocation, startUpload, withQuery } from './upload.js';
 
 /**
  * Uploads a blob whose digest and size are known only once its last byte has gone: a
@@ -22,15 +22,7 @@ export async function uploadStreamSession(
 ): Promise<{ digest: Digest; size: number }> {
   const { signal } = options;
   const scopes = [pushScope(repository)];
-  const start = await transport.send({
-    method: 'POST',
-    path: `/v2/${repository}/blobs/uploads/`,
-    scopes,
-    expect: [202],
-    signal,
-  });
-  await start.body.dump();
-  let location = requireLocation(start.headers, transport.registry, 'POST blobs/uploads');
+  let location = await startUpload(transport, repository, signal);
   const hashing = new HashingStream(options.onProgress);
   try {
     const body = pipeline(source, hashing, () => undefined);

@@ -26,15 +26,7 @@ export async function uploadSession(
   { repository, blob, open, onProgress, signal }: BlobUpload,
 ): Promise<void> {
   const scopes = [pushScope(repository)];
-  const start = await transport.send({
-    method: 'POST',
-    path: `/v2/${repository}/blobs/uploads/`,
-    scopes,
-    expect: [202],
-    signal,
-  });
-  await start.body.dump();
-  let location = requireLocation(start.headers, transport.registry, 'POST blobs/uploads');
+  let location = await startUpload(transport, repository, signal);
   try {
     if (blob.size <= chunkBytes) {
       const res = await transport.send({
@@ -89,6 +81,23 @@ export async function uploadSession(
     await cancelUpload(transport, repository, location).catch(() => undefined);
     throw err;
   }
+}
+
+/** Opens an upload session: its Location. */
+export async function startUpload(
+  transport: RegistryTransport,
+  repository: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  const start = await transport.send({
+    method: 'POST',
+    path: `/v2/${repository}/blobs/uploads/`,
+    scopes: [pushScope(repository)],
+    expect: [202],
+    signal,
+  });
+  await start.body.dump();
+  return requireLocation(start.headers, transport.registry, 'POST blobs/uploads');
 }
 
 /** Ends an upload session the registry opened (a mount it declined, or a failed upload). */
