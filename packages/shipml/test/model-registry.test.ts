@@ -19,7 +19,7 @@ import { parseReference } from '../src/oci/remote/reference.js';
 import { pushImage } from '../src/oci/remote/write.js';
 import { tools } from './helpers/attest-tools.js';
 import { CLI_BIN, runCli } from './helpers/cli.js';
-import { oras, writeFiles } from './helpers/modelpack.js';
+import { oras, TamperingProxy, writeFiles } from './helpers/modelpack.js';
 import { registries } from './services.js';
 
 const run = promisify(execFile);
@@ -271,6 +271,30 @@ describe('shipml build --model oci://', () => {
       process: { env: string[] };
     };
     expect(config.process.env).toContain(`MODEL_DIGEST=${expected}`);
+  });
+
+  it('a tampered artifact layer never enters an image: the build fails in one line and writes nothing', async () => {
+    const proxy = new TamperingProxy(registries.plain);
+    const proxied = await proxy.start();
+    try {
+      const fetched = await oras(
+        ['manifest', 'fetch', '--plain-http', `${registries.plain}/${ns}/models/m:1`],
+        work,
+      );
+      const layer = (JSON.parse(fetched.stdout) as { layers: Array<{ digest: string }> }).layers[0]!
+        .digest;
+      proxy.tamper.add(layer);
+      const layout = join(work, 'tampered-layout');
+      const result = await runCli(
+        ['build', '--model', `oci://${proxied}/${ns}/models/m:1`, '--output', `oci:${layout}:app`],
+        { env: env(join(work, 'cache-tampered')), cwd: app },
+      );
+      expect(result.code).not.toBe(0);
+      expect(result.stderr.split('\n')[0]).toMatch(/sha256|digest|refused/);
+      expect(await readdir(layout).catch(() => [])).not.toContain('index.json');
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("mounts ShipML's own artifact as the model layer, by digest", async () => {
