@@ -30,6 +30,7 @@ const scenarios: Array<[string, () => Promise<Row>]> = [
   ['latency', () => claimLatency('sqlite', SAMPLES)],
   ['latency', () => claimLatency('postgres', SAMPLES)],
   ['burst', () => burst('sqlite')],
+  ['burst', () => burst('postgres')],
   ['model', () => modelPublish(WATCH_S, 5)],
   [
     'ingest',

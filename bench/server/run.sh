@@ -7,7 +7,7 @@
 #
 # Scenarios (each row: result, goal, met):
 #   latency   webhook → run claimed, p50/p99, SQLite and PostgreSQL      goal p99 ≤ 200 ms
-#   burst     100 signed pushes in one second → builds                   goal ≤ 2
+#   burst     100 signed pushes in one second → builds, SQLite and PostgreSQL   goal ≤ 2
 #   model     model publish → run started (model watch, file:// store)   goal ≤ interval + 1 s
 #   ingest    webhook ingestion with autocannon, SQLite and PostgreSQL, one branch (every
 #             delivery coalesces) and many branches (each queues a run)  goal ≥ 1,000/s, p99 ≤ 50 ms,

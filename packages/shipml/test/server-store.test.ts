@@ -6,9 +6,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, ExternalServiceError, IntegrityError } from '../src/core/errors.js';
 import { runServiceStoreConformance } from '../src/server/store/conformance.js';
-import { at, request } from '../src/server/store/conformance-fixtures.js';
+import { at, request, uniqueApp } from '../src/server/store/conformance-fixtures.js';
 import { openServiceStore, serviceStores } from '../src/server/store/registry.js';
-import type { ServiceStore } from '../src/server/store/types.js';
+import type { DeliveryRecord, ServiceStore } from '../src/server/store/types.js';
 import { freePort } from './helpers/ports.js';
 import {
   freshDatabase,
@@ -33,6 +33,7 @@ describe('sqlite', () => {
   runServiceStoreConformance('sqlite', () =>
     openServiceStore(`sqlite:${join(work, 'conformance.db')}`),
   );
+  intakeCases(() => openServiceStore(`sqlite:${join(work, 'intake.db')}`));
 });
 
 describe.skipIf(skipPostgres)('postgres', () => {
@@ -44,7 +45,121 @@ describe.skipIf(skipPostgres)('postgres', () => {
   afterAll(() => drop());
   // Every open is another pool: separate connections, as separate workers have.
   runServiceStoreConformance('postgres', () => openServiceStore(url));
+  intakeCases(() => openServiceStore(url));
 });
+
+/**
+ * Webhook intake beyond the conformance suite: PostgreSQL writes a batch with one statement
+ * (store/postgres/intake.ts), SQLite with several; both must give the same result.
+ */
+function intakeCases(open: () => Promise<ServiceStore>): void {
+  const delivery = (id: string | undefined, app: string, more: Partial<DeliveryRecord> = {}) => ({
+    source: 'generic',
+    id,
+    app,
+    result: 'accepted' as const,
+    detail: '',
+    at: at(1000),
+    ...more,
+  });
+
+  it('receives a batch in one go: supersedes what was queued, per app, kind and branch', async () => {
+    const store = await open();
+    const a = uniqueApp();
+    const b = `${uniqueApp()}-o'k\\`; // the queue lock's key is a quoted literal on PostgreSQL
+    const enqueue = (app: string, branch?: string) =>
+      store.enqueue(request(app, { branch }), { now: at(0), coalesce: true }).then((q) => q.run);
+    const [q1, q2, q3] = [await enqueue(a, 'main'), await enqueue(a), await enqueue(b, 'main')];
+    // Submitted together: one group commit.
+    const results = await Promise.all([
+      store.receive({ delivery: delivery('d1', a), requests: [request(a, { commit: 'c1' })] }),
+      store.receive({ delivery: delivery('d2', a), requests: [request(a, { branch: undefined })] }),
+      store.receive({ delivery: delivery('d3', a), requests: [request(a, { commit: 'c3' })] }),
+      store.receive({ delivery: delivery('d4', b), requests: [request(b, { branch: 'dev' })] }),
+      store.receive({
+        delivery: delivery('d5', a, { result: 'ignored' }),
+        requests: [request(a)],
+      }),
+      store.receive({ delivery: delivery(undefined, a, { result: 'rejected' }), requests: [] }),
+    ]);
+    expect(results.map((r) => [r.delivery, r.queued.length])).toEqual([
+      ['new', 1],
+      ['new', 1],
+      ['new', 1],
+      ['new', 1],
+      ['new', 0],
+      ['new', 0],
+    ]);
+    const [r1, r2, r3, r4] = results.map((r) => r.queued[0]!);
+    expect(r1!.run).toMatchObject({ status: 'superseded', supersededBy: r3!.run.id });
+    expect(r1!.superseded).toEqual([q1.id]);
+    expect(r2!.superseded).toEqual([q2.id]);
+    expect(r3!.superseded).toEqual([r1!.run.id]);
+    expect(r4!.superseded).toEqual([]);
+    expect(await store.getRun(r3!.run.id)).toEqual(r3!.run);
+    const runs = async (app: string) =>
+      (await store.listRuns({ app })).runs.map((r) => [r.id, r.status, r.supersededBy]);
+    expect(await runs(a)).toEqual([
+      [r3!.run.id, 'queued', undefined],
+      [r2!.run.id, 'queued', undefined],
+      [r1!.run.id, 'superseded', r3!.run.id],
+      [q2.id, 'superseded', r2!.run.id],
+      [q1.id, 'superseded', r3!.run.id], // readers follow the links to the newest
+    ]);
+    expect(await runs(b)).toEqual([
+      [r4!.run.id, 'queued', undefined],
+      [q3.id, 'queued', undefined],
+    ]);
+    const listed = await store.listDeliveries({ app: a });
+    expect(listed.map((d) => [d.id, d.result])).toEqual([
+      [undefined, 'rejected'],
+      ['d5', 'ignored'],
+      ['d3', 'accepted'],
+      ['d2', 'accepted'],
+      ['d1', 'accepted'],
+    ]);
+    await store.close();
+  });
+
+  it('keeps one queued run per branch when several processes receive its pushes at once', async () => {
+    const stores = await Promise.all([open(), open(), open()]);
+    const app = uniqueApp();
+    const results = await Promise.all(
+      stores.flatMap((store, s) =>
+        Array.from({ length: 20 }, (_, i) =>
+          store.receive({ delivery: delivery(`p${s}-${i}`, app), requests: [request(app)] }),
+        ),
+      ),
+    );
+    expect(results.every((r) => r.delivery === 'new' && r.queued.length === 1)).toBe(true);
+    const { runs } = await stores[0].listRuns({ app, limit: 100 });
+    expect(runs).toHaveLength(60);
+    expect(runs.filter((r) => r.status === 'queued')).toHaveLength(1);
+    expect(runs.filter((r) => r.status === 'superseded')).toHaveLength(59);
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it('retries a failed batch one delivery at a time: the bad one fails alone, writing nothing', async () => {
+    const store = await open();
+    const app = uniqueApp();
+    const bad = { ...delivery('bad', app), at: undefined as unknown as string }; // NOT NULL
+    const results = await Promise.allSettled([
+      store.receive({ delivery: delivery('g1', app), requests: [request(app)] }),
+      store.receive({ delivery: bad, requests: [request(app)] }),
+      store.receive({ delivery: delivery('g2', app), requests: [request(app)] }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(ExternalServiceError);
+    const listed = await store.listDeliveries({ app });
+    expect(listed.map((d) => d.id)).toEqual(['g2', 'g1']);
+    const { runs } = await store.listRuns({ app });
+    expect(runs.map((r) => r.status)).toEqual(['queued', 'superseded']);
+    // The connection the failed transaction used serves the next one.
+    const next = await store.receive({ delivery: delivery('g3', app), requests: [] });
+    expect(next.delivery).toBe('new');
+    await store.close();
+  });
+}
 
 describe('the service store registry', () => {
   it('lists each back end with its folder', async () => {

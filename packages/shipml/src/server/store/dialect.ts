@@ -54,6 +54,36 @@ export async function lockKey(
   return rows[0]?.ok === true;
 }
 
+/**
+ * The queue locks of these apps, in the one order every transaction takes them (sorted):
+ * two batches of several apps cannot deadlock.
+ */
+export function queueLockKeys(apps: readonly string[]): string[] {
+  return [...new Set(apps)].sort().map((app) => `queue:${app}`);
+}
+
+/** A PostgreSQL string literal (pg's escapeLiteral): right whatever standard_conforming_strings is. */
+function literal(text: string): string {
+  const quoted = text.replace(/'/g, "''");
+  return text.includes('\\') ? ` E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
+}
+
+/**
+ * PostgreSQL only: one simple-protocol query (no parameters, so several statements travel in
+ * one round trip) that begins a transaction and takes these keys' locks, in order — what
+ * lockKey(…, true) takes, so both exclude each other. Each statement of a simple query gets a
+ * snapshot of its own, so what runs after the locks sees every commit made before they were
+ * granted.
+ */
+export function beginWithLocksSql(keys: readonly string[]): string {
+  return [
+    'begin',
+    ...keys.map(
+      (key) => `select pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext(${literal(key)}))`,
+    ),
+  ].join('; ');
+}
+
 /** Wraps a driver error: one line naming the store, retryable when trying again may help. */
 export function storeError(err: unknown, dialect: StoreDialect, what: string): ShipmlError {
   if (err instanceof ShipmlError) return err;

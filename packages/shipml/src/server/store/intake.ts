@@ -3,32 +3,79 @@
  * transaction, so the store never holds an accepted delivery without its runs (a crash in
  * between would lose a push that the replay then calls a duplicate) nor a run without its
  * delivery. The store hands concurrent deliveries to one such transaction (group-commit.ts).
+ *
+ * SQLite runs in-process, where a statement costs no round trip: its transaction is the
+ * plain sequence (lock, deliveries, duplicates, coalescing update, runs). PostgreSQL writes
+ * the same rows in three round trips (postgres/intake.ts).
  */
+import { planEnqueue, supersededFrom } from './coalesce.js';
+import { queueLockKeys } from './dialect.js';
+import { inLockedTransaction, writeIntake } from './postgres/intake.js';
 import { lockQueues, enqueueLocked, type StoreContext } from './queue.js';
-import { recordDeliveries } from './records.js';
-import type { Intake, IntakeResult } from './types.js';
+import { freshOf, recordDeliveries, recordDuplicates } from './records.js';
+import { runFromRow } from './rows.js';
+import type { Intake, IntakeResult, RunRecord, RunRequest } from './types.js';
+
+type Fresh = ReadonlyArray<'new' | 'duplicate'>;
+type Wanted = Array<{ k: number; request: RunRequest; now: string }>;
+type Queued = Array<{ run: RunRecord; superseded: string[] }>;
 
 export async function receive(ctx: StoreContext, intakes: Intake[]): Promise<IntakeResult[]> {
+  const apps = intakes.flatMap((i) => i.requests.map((r) => r.app));
+  if (ctx.dialect.kind === 'postgres')
+    return inLockedTransaction(ctx.db, queueLockKeys(apps), (conn) =>
+      receiveOnPostgres({ db: conn, dialect: ctx.dialect }, intakes),
+    );
   return ctx.db.transaction().execute(async (trx) => {
     const inner: StoreContext = { db: trx, dialect: ctx.dialect };
-    await lockQueues(
-      trx,
-      ctx.dialect,
-      intakes.flatMap((i) => i.requests.map((r) => r.app)),
-    );
+    await lockQueues(trx, ctx.dialect, apps);
     const fresh = await recordDeliveries(
       inner,
       intakes.map((i) => i.delivery),
     );
-    const wanted = intakes.flatMap(({ delivery, requests }, k) =>
-      fresh[k] === 'new' && delivery.result === 'accepted'
-        ? requests.map((request) => ({ k, request, now: delivery.at }))
-        : [],
-    );
-    const queued = await enqueueLocked(inner, wanted, true);
-    return intakes.map((_, k) => ({
-      delivery: fresh[k]!,
-      queued: queued.filter((_q, w) => wanted[w]!.k === k),
-    }));
+    const wanted = wantedOf(intakes, fresh);
+    return resultsOf(intakes, fresh, wanted, await enqueueLocked(inner, wanted, true));
   });
+}
+
+/** Inside the locked transaction: one statement, if the batch holds no replay (the usual case). */
+async function receiveOnPostgres(inner: StoreContext, intakes: Intake[]): Promise<IntakeResult[]> {
+  const deliveries = intakes.map((i) => i.delivery);
+  const hoped = wantedOf(
+    intakes,
+    intakes.map(() => 'new'),
+  );
+  const plan = planEnqueue(hoped, true);
+  const written = await writeIntake(inner.db, deliveries, plan);
+  const fresh = freshOf(deliveries, written.landed);
+  if (written.allNew) {
+    supersededFrom(plan, written.replaced);
+    const byId = new Map(written.written.map((row) => [(row as { id: string }).id, row]));
+    const queued = plan.ids.map((id) => ({
+      run: runFromRow(byId.get(id)),
+      superseded: plan.superseded.get(id)!,
+    }));
+    return resultsOf(intakes, fresh, hoped, queued);
+  }
+  // A replay: the statement wrote the deliveries that landed and no runs. The rest of the
+  // general path, in the same transaction: the duplicates, then the new deliveries' runs.
+  await recordDuplicates(inner, deliveries, fresh);
+  const wanted = wantedOf(intakes, fresh);
+  return resultsOf(intakes, fresh, wanted, await enqueueLocked(inner, wanted, true));
+}
+
+/** The runs the new accepted deliveries ask for, in order, each with its delivery's index. */
+function wantedOf(intakes: Intake[], fresh: Fresh): Wanted {
+  return intakes.flatMap(({ delivery, requests }, k) =>
+    fresh[k] === 'new' && delivery.result === 'accepted'
+      ? requests.map((request) => ({ k, request, now: delivery.at }))
+      : [],
+  );
+}
+
+function resultsOf(intakes: Intake[], fresh: Fresh, wanted: Wanted, queued: Queued) {
+  return intakes.map((_, k) => ({
+    delivery: fresh[k]!,
+    queued: queued.filter((_q, w) => wanted[w]!.k === k),
+  }));
 }

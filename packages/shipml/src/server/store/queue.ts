@@ -8,11 +8,11 @@
  * advisory lock before counting the app's running runs, so two workers can neither take one
  * run nor both start the app's last free slot.
  */
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
-import { lockKey, lockRows, type StoreDialect } from './dialect.js';
-import { rowOfRequest, runFromRow } from './rows.js';
+import type { Kysely, Transaction } from 'kysely';
+import { planEnqueue, replaceQueued, supersededFrom } from './coalesce.js';
+import { lockKey, lockRows, queueLockKeys, type StoreDialect } from './dialect.js';
+import { runFromRow } from './rows.js';
 import type { Database } from './tables.js';
 import type { ClaimOptions, RunRecord, RunRequest } from './types.js';
 
@@ -26,24 +26,8 @@ const CANDIDATES = 8;
 /** Claim attempts when other claimers held the rows or apps it wanted. */
 const CONTENDED_ATTEMPTS = 4;
 
-/**
- * A sortable, unique run id: RunStore.newId's time prefix, then 48 random bits (its 24 bits
- * would collide within a second at the ingestion rates the service must take).
- */
-export function newRunId(now: string): string {
-  const time = now.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${time}-${randomBytes(6).toString('hex')}`;
-}
-
-/** Rows of one (app, kind, branch): the coalescing key. A missing branch matches only NULL. */
-export const sameKey =
-  (request: Pick<RunRequest, 'app' | 'kind' | 'branch'>) =>
-  (eb: ExpressionBuilder<Database, 'runs'>) =>
-    eb.and([
-      eb('app', '=', request.app),
-      eb('kind', '=', request.kind),
-      request.branch === undefined ? eb('branch', 'is', null) : eb('branch', '=', request.branch),
-    ]);
+// leases.ts (a retry's id, "a newer run of its branch is queued") uses these too.
+export { newRunId, sameKey } from './coalesce.js';
 
 export function plus(now: string, ms: number): string {
   return new Date(Date.parse(now) + ms).toISOString();
@@ -74,50 +58,13 @@ export async function lockQueues(
   dialect: StoreDialect,
   apps: readonly string[],
 ): Promise<void> {
-  for (const app of [...new Set(apps)].sort()) await lockKey(trx, dialect, `queue:${app}`, true);
+  for (const key of queueLockKeys(apps)) await lockKey(trx, dialect, key, true);
 }
-
-/**
- * Rows of any of these keys, as `app = ? and kind = ? and branch in (...)` per (app, kind):
- * both databases walk the coalescing index for an IN list, where an OR of whole keys made
- * PostgreSQL scan every queued run of the app.
- */
-const anyKey =
-  (requests: ReadonlyArray<Pick<RunRequest, 'app' | 'kind' | 'branch'>>) =>
-  (eb: ExpressionBuilder<Database, 'runs'>) => {
-    const groups = new Map<
-      string,
-      { app: string; kind: string; branches: Set<string | undefined> }
-    >();
-    for (const r of requests) {
-      const key = JSON.stringify([r.app, r.kind]);
-      const group = groups.get(key) ?? { app: r.app, kind: r.kind, branches: new Set() };
-      group.branches.add(r.branch);
-      groups.set(key, group);
-    }
-    return eb.or(
-      [...groups.values()].map(({ app, kind, branches }) => {
-        const named = [...branches].filter((b): b is string => b !== undefined);
-        return eb.and([
-          eb('app', '=', app),
-          eb('kind', '=', kind),
-          eb.or([
-            ...(named.length > 0 ? [eb('branch', 'in', named)] : []),
-            ...(branches.has(undefined) ? [eb('branch', 'is', null)] : []),
-          ]),
-        ]);
-      }),
-    );
-  };
-
-const keyOf = (r: Pick<RunRequest, 'app' | 'kind' | 'branch'>) =>
-  JSON.stringify([r.app, r.kind, r.branch ?? null]);
 
 /**
  * Queues runs, in order, inside a transaction that holds their apps' queue locks
  * (lockQueues), in a fixed number of statements however many there are: the same result as
- * enqueueing them one after another. With `coalesce`, a run followed in the batch by one of
- * the same key is written superseded by it; the first of each key supersedes what was queued.
+ * enqueueing them one after another (coalesce.ts plans them).
  */
 export async function enqueueLocked(
   { db }: StoreContext,
@@ -125,48 +72,12 @@ export async function enqueueLocked(
   coalesce: boolean,
 ): Promise<Array<{ run: RunRecord; superseded: string[] }>> {
   if (entries.length === 0) return [];
-  const ids = entries.map((e) => newRunId(e.now));
-  const superseded = new Map<string, string[]>(ids.map((id) => [id, []]));
-  const rows = entries.map(({ request, now }, i) => rowOfRequest(request, ids[i]!, now));
-  if (coalesce) {
-    const firstOfKey = new Map<string, number>();
-    const lastOfKey = new Map<string, number>();
-    entries.forEach(({ request }, i) => {
-      const key = keyOf(request);
-      const before = lastOfKey.get(key);
-      if (before === undefined) firstOfKey.set(key, i);
-      else {
-        Object.assign(rows[before]!, {
-          status: 'superseded',
-          superseded_by: ids[i]!,
-          finished_at: entries[i]!.now,
-        });
-        superseded.get(ids[i]!)!.push(ids[before]!);
-      }
-      lastOfKey.set(key, i);
-    });
-    const firsts = [...firstOfKey.values()];
-    const last = entries[entries.length - 1]!.now;
-    const replaced = await db
-      .updateTable('runs')
-      .set((eb) => {
-        // superseded_by: the batch's first run of the row's key (a CASE over the keys).
-        const [head, ...rest] = firsts;
-        let byKey = eb.case().when(sameKey(entries[head!]!.request)(eb)).then(ids[head!]!);
-        for (const i of rest) byKey = byKey.when(sameKey(entries[i]!.request)(eb)).then(ids[i]!);
-        return { status: 'superseded', finished_at: last, superseded_by: byKey.end() };
-      })
-      .where('status', '=', 'queued')
-      .where(anyKey(firsts.map((i) => entries[i]!.request)))
-      .returning(['id', 'superseded_by'])
-      .execute();
-    // Runs these had replaced keep pointing at them: readers follow the links to the
-    // newest (superseded.ts), so a push costs the same however long its burst is.
-    for (const r of replaced) superseded.get(r.superseded_by!)?.unshift(r.id);
-  }
-  const written = await db.insertInto('runs').values(rows).returningAll().execute();
+  const plan = planEnqueue(entries, coalesce);
+  const update = replaceQueued(db, plan);
+  if (update) supersededFrom(plan, await update.execute());
+  const written = await db.insertInto('runs').values(plan.rows).returningAll().execute();
   const byId = new Map(written.map((row) => [row.id, runFromRow(row)]));
-  return ids.map((id) => ({ run: byId.get(id)!, superseded: superseded.get(id)! }));
+  return plan.ids.map((id) => ({ run: byId.get(id)!, superseded: plan.superseded.get(id)! }));
 }
 
 export async function claim(

@@ -8,31 +8,39 @@ import type { StoreContext } from './queue.js';
 import { deliveryFromRow, tokenFromRow } from './rows.js';
 import type { DeliveryRecord, TokenRecord } from './types.js';
 
+/** The deliveries table's row of a delivery. */
+export const rowOfDelivery = (d: DeliveryRecord) => ({
+  source: d.source,
+  delivery_id: d.id ?? null,
+  app: d.app,
+  result: d.result,
+  detail: d.detail,
+  at: d.at,
+});
+
+/** What an insert of deliveries returns of each row it wrote. */
+export interface LandedDelivery {
+  source: string;
+  app: string;
+  delivery_id: string | null;
+  result: string;
+}
+
 /**
  * Records deliveries, in order, in two statements however many there are. An accepted
  * delivery whose (source, app, id) was accepted before — or earlier in the same batch — is
  * `duplicate` and recorded as such.
  */
 export async function recordDeliveries(
-  { db }: StoreContext,
+  ctx: StoreContext,
   deliveries: readonly DeliveryRecord[],
 ): Promise<Array<'new' | 'duplicate'>> {
   if (deliveries.length === 0) return [];
-  const rowOf = (d: DeliveryRecord) => ({
-    source: d.source,
-    delivery_id: d.id ?? null,
-    app: d.app,
-    result: d.result,
-    detail: d.detail,
-    at: d.at,
-  });
-  const keyOf = (source: string, app: string, id: string | null) =>
-    JSON.stringify([source, app, id]);
   // The partial unique index decides: of two racing replays exactly one insert lands (the
   // first of a batch: rows are inserted in order). Other results never conflict with it.
-  const inserted = await db
+  const landed = await ctx.db
     .insertInto('deliveries')
-    .values(deliveries.map(rowOf))
+    .values(deliveries.map(rowOfDelivery))
     .onConflict((oc) =>
       // A literal, not a parameter: SQLite matches the partial index by its WHERE's text.
       oc
@@ -42,29 +50,48 @@ export async function recordDeliveries(
     )
     .returning(['source', 'app', 'delivery_id', 'result'])
     .execute();
-  const landed = new Set(
-    inserted
-      .filter((r) => r.result === 'accepted')
-      .map((r) => keyOf(r.source, r.app, r.delivery_id)),
+  const fresh = freshOf(deliveries, landed);
+  await recordDuplicates(ctx, deliveries, fresh);
+  return fresh;
+}
+
+/**
+ * Which deliveries were new, from the rows their insert wrote (which skipped an accepted
+ * delivery's row when its key was accepted before): of one key, only the first can be.
+ */
+export function freshOf(
+  deliveries: readonly DeliveryRecord[],
+  landed: readonly LandedDelivery[],
+): Array<'new' | 'duplicate'> {
+  const keyOf = (source: string, app: string, id: string | null) =>
+    JSON.stringify([source, app, id]);
+  const keys = new Set(
+    landed.filter((r) => r.result === 'accepted').map((r) => keyOf(r.source, r.app, r.delivery_id)),
   );
-  const fresh = deliveries.map((d) => {
+  return deliveries.map((d) => {
     if (d.result !== 'accepted' || d.id === undefined) return 'new' as const;
-    const key = keyOf(d.source, d.app, d.id);
-    return landed.delete(key) ? ('new' as const) : ('duplicate' as const);
+    return keys.delete(keyOf(d.source, d.app, d.id)) ? ('new' as const) : ('duplicate' as const);
   });
+}
+
+/** Records the duplicates among deliveries whose own rows were skipped (freshOf). */
+export async function recordDuplicates(
+  { db }: StoreContext,
+  deliveries: readonly DeliveryRecord[],
+  fresh: ReadonlyArray<'new' | 'duplicate'>,
+): Promise<void> {
   const duplicates = deliveries.filter((_, i) => fresh[i] === 'duplicate');
   if (duplicates.length > 0)
     await db
       .insertInto('deliveries')
       .values(
         duplicates.map((d) => ({
-          ...rowOf(d),
+          ...rowOfDelivery(d),
           result: 'duplicate',
           detail: 'replayed delivery: already accepted',
         })),
       )
       .execute();
-  return fresh;
 }
 
 export async function listDeliveries(
