@@ -48,7 +48,11 @@ export class Redactor {
   }
 }
 
-/** Names of environment variables whose values are secrets wherever they appear. */
+/**
+ * Names of environment variables whose values are secrets wherever they appear. Listed here,
+ * not read from the back ends' descriptors, so that the CLI's start-up loads no back end;
+ * test/secret-env.test.ts checks that every descriptor's secret variable is on the list.
+ */
 export const SECRET_ENV_VARS = [
   'AWS_SECRET_ACCESS_KEY',
   'AWS_SESSION_TOKEN',
@@ -58,6 +62,7 @@ export const SECRET_ENV_VARS = [
   'SHIPML_REGISTRY_PASSWORD',
   'COSIGN_PASSWORD',
   'SHIPML_TOKEN',
+  'PGPASSWORD',
 ] as const;
 
 /** A redactor that already knows the secrets in `env`. */
