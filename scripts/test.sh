@@ -22,6 +22,9 @@ source .shipml/kubernetes/env
 npm run build
 npm run lint
 npm run typecheck --workspaces --if-present
+# test/runner-container-digits.test.ts runs the sample app's prepare and tests in the container
+# runner: its image needs npm and chromium (built once per machine, cached like the others).
+scripts/base-images.sh load toolchain
 npm test
 
 # The sample AI app is a standalone package (its production node_modules become an image layer).

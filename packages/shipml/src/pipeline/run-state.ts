@@ -10,6 +10,7 @@ import { appName } from '../deploy/spec.js';
 import { RolloutError, type DeployTarget } from '../deploy/types.js';
 import type { ModelRepository } from '../model-store/repository.js';
 import type { RegistryAccess } from '../oci/locations.js';
+import type { RunnerLimits } from '../runners/limits.js';
 import { RunStore, type RunHistory } from './runs.js';
 import {
   STAGES,
@@ -46,6 +47,8 @@ export interface PipelineOptions {
         where: string;
         /** Labels for what the runner creates (the server: the run's id). */
         labels?: Record<string, string> | undefined;
+        /** The server's caps on what the repository's `runner:` may ask for. */
+        limits?: RunnerLimits | undefined;
       }
     | undefined;
   onEvent?: ((event: RunEvent) => void) | undefined;

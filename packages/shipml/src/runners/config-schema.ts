@@ -6,8 +6,21 @@
 import { z } from 'zod';
 import { runners } from './registry.js';
 
+/**
+ * A runner's keys as written: its defaults are applied when it is opened (open.ts), so the
+ * server's caps can tell what shipml.yaml asked for from what nobody asked for.
+ */
+function asWritten(shape: z.ZodRawShape): z.ZodRawShape {
+  return Object.fromEntries(
+    Object.entries(shape).map(([key, schema]) => [
+      key,
+      schema instanceof z.ZodDefault ? (schema.unwrap() as z.ZodType).optional() : schema,
+    ]),
+  );
+}
+
 const sections = runners.all.map((d) => {
-  const shape = { kind: z.literal(d.id), ...d.optionsSchema.shape };
+  const shape = { kind: z.literal(d.id), ...asWritten(d.optionsSchema.shape) };
   const keys = Object.keys(shape).join(', ');
   return z.strictObject(shape, {
     error: (issue) =>
@@ -27,7 +40,7 @@ const byKind = z.discriminatedUnion('kind', sections, {
       : undefined,
 });
 
-/** `runner:` as validated: its kind and that runner's options. */
+/** `runner:` as validated: its kind and that runner's options as written (no defaults). */
 export interface RunnerConfig {
   kind: (typeof runners.ids)[number];
   [option: string]: unknown;

@@ -118,6 +118,8 @@ async function executeOnce(run: RunRecord, app: AppConfig, ctx: ExecuteContext):
         kind: app.runner,
         where: `apps[${app.name}].runner`,
         labels: { [RUN_LABEL]: run.id },
+        // What the repository's runner: may ask for at most (runners/limits.ts).
+        limits: app.runnerLimits,
       },
       onEvent: (e: Parameters<RunLog['event']>[0]) => ctx.log.event(e),
     };

@@ -154,7 +154,12 @@ export class Worker {
       const { sweepCommandContainers } = await import('../runners/container/sweep.js');
       const removed = await sweepCommandContainers(
         this.options.serverEnv,
-        async (id) => (await this.options.store.getRun(id))?.status === 'running',
+        // A run this store does not know is another server's (one engine, several
+        // services): not ours to end.
+        async (id) => {
+          const run = await this.options.store.getRun(id);
+          return run === undefined || run.status === 'running';
+        },
       );
       for (const id of removed)
         this.options.log(`removed the command container of run ${id}: its run is over`);

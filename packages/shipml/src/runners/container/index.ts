@@ -6,7 +6,8 @@
  * memory, processes, disk and time, network none or the default bridge. The command gets
  * the variables it declares (its `env:`) and nothing of ShipML's environment; registry and
  * store credentials, kubeconfig and the server's files stay outside. Ending the container
- * ends the command's whole process tree (its PID namespace).
+ * ends the command's whole process tree (its PID namespace). The app's npm cache persists
+ * between its runs at /cache/npm (cache.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -19,6 +20,8 @@ import { Engine, engineCall } from '../../deploy/docker/engine.js';
 import type { CommandInput, CommandOutcome, CommandRunner, RunnerContext } from '../types.js';
 import type { ContainerRunnerOptions } from './schema.js';
 import { watchLimits } from './watch.js';
+import { NPM_CACHE_MOUNT, npmCacheDir, readyCache } from './cache.js';
+import { engineEnv, isPodman, ownedTmpfs } from './engine-env.js';
 import { COMMAND_LABEL } from '../labels.js';
 
 export const WORKSPACE = '/workspace';
@@ -41,7 +44,7 @@ export async function openContainerRunner(
       `runner.image: ${image} is an OCI layout; the container runner needs an image the Docker Engine can pull`,
     );
   const engine = new Engine(
-    ctx.env,
+    engineEnv(ctx.env),
     ctx.pull && {
       username: ctx.pull.username,
       password: ctx.pull.password,
@@ -50,9 +53,10 @@ export async function openContainerRunner(
   );
   await engine.ensureImage(image, ctx.say);
   const labels = { ...ctx.labels, [COMMAND_LABEL]: 'command' };
+  const podman = await isPodman(engine.docker);
   return {
     kind: 'container',
-    run: (input) => runInContainer(engine, image, options, input, labels),
+    run: (input) => runInContainer(engine, image, options, input, { labels, env: ctx.env, podman }),
   };
 }
 
@@ -88,6 +92,7 @@ function environment(input: CommandInput): string[] {
     PATH,
     HOME: '/scratch',
     TMPDIR: '/tmp',
+    npm_config_cache: NPM_CACHE_MOUNT,
     ...input.env,
     ...(input.modelDir ? { MODEL_PATH: MODEL_MOUNT } : {}),
   };
@@ -99,12 +104,21 @@ async function runInContainer(
   image: string,
   options: ContainerRunnerOptions,
   input: CommandInput,
-  labels: Record<string, string>,
+  from: { labels: Record<string, string>; env: NodeJS.ProcessEnv; podman: boolean },
 ): Promise<CommandOutcome> {
   const { user, giveBack } = await lendCheckout(options, input.appDir);
   const [uid, gid] = user.split(':');
   try {
-    return await runAs(engine, image, options, input, { uid: uid!, gid: gid!, user, labels });
+    const npmCache = npmCacheDir(from.env);
+    await readyCache(npmCache, process.getuid?.() === 0 ? user : undefined);
+    return await runAs(engine, image, options, input, {
+      uid: uid!,
+      gid: gid!,
+      user,
+      labels: from.labels,
+      npmCache,
+      podman: from.podman,
+    });
   } finally {
     await giveBack();
   }
@@ -115,7 +129,14 @@ async function runAs(
   image: string,
   options: ContainerRunnerOptions,
   input: CommandInput,
-  as: { uid: string; gid: string; user: string; labels: Record<string, string> },
+  as: {
+    uid: string;
+    gid: string;
+    user: string;
+    labels: Record<string, string>;
+    npmCache: string;
+    podman: boolean;
+  },
 ): Promise<CommandOutcome> {
   const { uid, gid, user } = as;
   const name = `shipml-command-${randomBytes(6).toString('hex')}`;
@@ -136,12 +157,13 @@ async function runAs(
         Binds: [
           `${input.appDir}:${WORKSPACE}:rw`,
           ...(input.modelDir ? [`${input.modelDir}:${MODEL_MOUNT}:ro`] : []),
+          `${as.npmCache}:${NPM_CACHE_MOUNT}:rw`,
         ],
-        // The command's own (one user): Docker 20.10 drops a sticky mode=1777. `exec`: tools
-        // unpack binaries there (Docker's default for tmpfs is noexec).
+        // The command's own (one user). `exec`: tools unpack binaries there (Docker's default
+        // for tmpfs is noexec).
         Tmpfs: {
-          '/tmp': `rw,exec,nosuid,nodev,size=${options.scratchMiB}m,uid=${uid},gid=${gid},mode=0700`,
-          '/scratch': `rw,exec,nosuid,nodev,size=${options.scratchMiB}m,uid=${uid},gid=${gid},mode=0700`,
+          '/tmp': ownedTmpfs(options.scratchMiB, { uid, gid }, as.podman),
+          '/scratch': ownedTmpfs(options.scratchMiB, { uid, gid }, as.podman),
         },
         ReadonlyRootfs: true,
         CapDrop: ['ALL'],
@@ -156,7 +178,7 @@ async function runAs(
     }),
   );
   try {
-    return await attachAndWait(engine, container, options, input);
+    return await attachAndWait(engine, container, options, input, as.podman);
   } finally {
     await container.remove({ force: true, v: true }).catch(() => undefined);
   }
@@ -167,6 +189,7 @@ async function attachAndWait(
   container: Docker.Container,
   options: ContainerRunnerOptions,
   input: CommandInput,
+  podman: boolean,
 ): Promise<CommandOutcome> {
   const tail: string[] = [];
   let stdout = '';
@@ -225,10 +248,15 @@ async function attachAndWait(
     errLines.end();
     const state = (await container.inspect()).State;
     const hits = watch.hits();
+    const killed = StatusCode === 137 && !timedOut && !cancelled && !hits.includes('disk');
     const limits = [
-      ...(state.OOMKilled
+      ...(state.OOMKilled || hits.includes('memory')
         ? [`memory limit ${options.memoryMiB} MiB (the command was killed)`]
-        : []),
+        : // podman on cgroup v1 reports no OOM kill, and its cgroup can be gone before the
+          // watch reads the counter: a SIGKILL nobody here sent is most likely the limit.
+          podman && killed
+          ? [`memory limit ${options.memoryMiB} MiB, most likely (the command was SIGKILLed)`]
+          : []),
       ...(hits.includes('disk')
         ? [`disk limit ${options.diskMiB} MiB: it wrote more than that to the checkout`]
         : []),

@@ -8,12 +8,13 @@
  */
 import { COMMAND_LABEL, RUN_LABEL } from '../labels.js';
 import { connectEngine, engineCall } from '../../deploy/docker/engine.js';
+import { engineEnv } from './engine-env.js';
 
 export async function sweepCommandContainers(
   env: NodeJS.ProcessEnv,
   isRunning: (runId: string) => Promise<boolean>,
 ): Promise<string[]> {
-  const { docker, where } = connectEngine(env);
+  const { docker, where } = connectEngine(engineEnv(env));
   const found = await engineCall(where, 'listing command containers', () =>
     docker.listContainers({
       all: true,

@@ -4,7 +4,8 @@
  * the checkout file system's free space (the disk limit: the engine has no size limit for a
  * bind mount, so the runner ends a command that writes more than diskMiB) and the
  * container's cgroup counters (pids.events "max": the process limit refused a fork;
- * memory.events "oom_kill"). Sampled four times a second: a command writing faster than
+ * memory.events or, on cgroup v1, memory.oom_control "oom_kill": podman reports no OOM kill
+ * there). Sampled ten times a second: a command writing faster than
  * that may overshoot the disk limit by what it writes in 100 ms. A fork bomb that gives up
  * between two samples is still told by its shell's words (see index.ts).
  */
@@ -28,14 +29,31 @@ async function freeBytes(dir: string): Promise<number | undefined> {
   }
 }
 
-/** cgroup v2 files of a container, under the engine's cgroupfs or systemd layout. */
-async function counter(id: string, file: string, key: string): Promise<number> {
-  for (const dir of [
-    `/sys/fs/cgroup/docker/${id}`,
-    `/sys/fs/cgroup/system.slice/docker-${id}.scope`,
-  ]) {
+/** Where a container's cgroup is, below a hierarchy: Docker's and podman's, cgroupfs or systemd. */
+const LAYOUTS = (id: string) => [
+  `docker/${id}`,
+  `system.slice/docker-${id}.scope`,
+  `libpod_parent/libpod-${id}`,
+  `machine.slice/libpod-${id}.scope`,
+];
+
+/**
+ * A counter of a container's cgroup: `v2` the file in the unified hierarchy, `v1` the
+ * controller's own hierarchy and file. 0 when not found (another layout, or already gone).
+ */
+async function counter(
+  id: string,
+  v2: string,
+  v1: [controller: string, file: string],
+  key: string,
+): Promise<number> {
+  const files = LAYOUTS(id).flatMap((dir) => [
+    `/sys/fs/cgroup/${dir}/${v2}`,
+    `/sys/fs/cgroup/${v1[0]}/${dir}/${v1[1]}`,
+  ]);
+  for (const file of files) {
     try {
-      const text = await readFile(`${dir}/${file}`, 'utf8');
+      const text = await readFile(file, 'utf8');
       const line = text.split('\n').find((l) => l.startsWith(`${key} `));
       return line ? Number(line.split(' ')[1]) : 0;
     } catch {
@@ -74,7 +92,10 @@ export async function watchLimits(
         onDiskLimit();
       }
     }
-    if ((await counter(options.containerId, 'pids.events', 'max')) > 0) hits.add('pids');
+    const id = options.containerId;
+    if ((await counter(id, 'pids.events', ['pids', 'pids.events'], 'max')) > 0) hits.add('pids');
+    if ((await counter(id, 'memory.events', ['memory', 'memory.oom_control'], 'oom_kill')) > 0)
+      hits.add('memory');
   };
   const loop = (async () => {
     while (running) {

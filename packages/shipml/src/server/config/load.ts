@@ -55,6 +55,10 @@ export function parseServerConfig(
   env: NodeJS.ProcessEnv,
 ): LoadedServerConfig {
   const { value, secrets } = parseYamlConfig(text, file, env, ServerConfigSchema, isSecretPath);
+  // Each app's caps: the server-wide runnerLimits, key by key overridden by the app's own.
+  for (const app of value.apps)
+    if (value.runnerLimits || app.runnerLimits)
+      app.runnerLimits = { ...value.runnerLimits, ...app.runnerLimits };
   const dataDir = isAbsolute(value.dataDir) ? value.dataDir : resolve(dirname(file), value.dataDir);
   // A URL's own password (database, https repository) is a secret; the rest of it is not.
   const urlSecrets = [value.database, ...value.apps.map((a) => a.repository)].flatMap(userinfo);

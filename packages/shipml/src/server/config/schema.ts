@@ -5,6 +5,7 @@
  * come from the trigger registry). Secrets are written as `${VAR}` and resolved from the
  * server's environment; they are never stored in the database.
  */
+import { RunnerLimitsSchema } from '../../runners/limits.js';
 import { runners } from '../../runners/registry.js';
 import { z } from 'zod';
 import { TriggerListSchema } from '../triggers/registry.js';
@@ -34,6 +35,11 @@ export const AppConfigSchema = z
      * decides, never the repository's shipml.yaml (whose runner options still apply).
      */
     runner: z.enum(runners.ids).default('container'),
+    /**
+     * The most this app's shipml.yaml `runner:` may ask for; each key replaces the server-wide
+     * `runnerLimits` one (runners/limits.ts: an ask over a cap fails the run, naming both).
+     */
+    runnerLimits: RunnerLimitsSchema.optional(),
     /** Runs of this app at once (on all workers together); deploys are always one at a time. */
     concurrency: z.number().int().min(1).max(16).default(1),
     /** Environment of the app's runs (not secret: shown by the API). */
@@ -68,6 +74,12 @@ export const ServerConfigSchema = z
       })
       .strict()
       .default({ slots: 1, leaseSeconds: 30 }),
+    /**
+     * The most any app's shipml.yaml `runner:` may ask for (cpus, memoryMiB, pids, diskMiB,
+     * scratchMiB, network) and every command's time at most (timeoutSeconds); unset: the
+     * runner's own bounds. An app's `runnerLimits` overrides it key by key.
+     */
+    runnerLimits: RunnerLimitsSchema.optional(),
     apps: z.array(AppConfigSchema).default([]),
   })
   .strict()
