@@ -33,6 +33,25 @@ export class HashingStream extends Transform {
   }
 }
 
+/** A pass-through stream that counts the bytes flowing through it (HashingStream without the hash). */
+export class CountingStream extends Transform {
+  private count = 0;
+
+  constructor(private readonly onBytes?: (total: number) => void) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.count += chunk.length;
+    this.onBytes?.(this.count);
+    done(null, chunk);
+  }
+
+  get bytesSeen(): number {
+    return this.count;
+  }
+}
+
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }

@@ -20,6 +20,13 @@ import type { FileEntry } from './manifest.js';
 import type { SourceFile } from './source-files.js';
 import type { ModelStore } from './types.js';
 
+/**
+ * How far one consumer of the read may run ahead of the slowest: S3 and Azure take their
+ * bytes a whole part at a time (8 MiB by default), a registry as a steady stream; without
+ * room between them each waits for the other in turn and the pass costs their sum.
+ */
+const BRANCH_BUFFER = 16 * 1024 * 1024;
+
 export interface PassInput {
   store: ModelStore;
   progress?: ProgressReporter | undefined;
@@ -32,7 +39,9 @@ export interface PassInput {
    * Takes the model layer's bytes as they are tarred (e.g. a registry upload whose digest
    * is known only at the end). Its failure does not stop the pass: it is reported.
    */
-  uploadLayer?: ((layer: Readable) => Promise<{ digest: Digest; size: number }>) | undefined;
+  uploadLayer?:
+    | ((layer: Readable, digest: () => Digest) => Promise<{ digest: Digest; size: number }>)
+    | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -58,8 +67,12 @@ export async function publishPass(input: PassInput): Promise<PassResult> {
   const { files, signal } = input;
   const progress = input.progress ?? silentProgress;
   const layerBytes = new HashingStream();
-  const layerBranch = input.uploadLayer ? new PassThrough() : undefined;
-  const layerUpload = layerBranch && input.uploadLayer!(layerBranch);
+  const layerBranch = input.uploadLayer
+    ? new PassThrough({ highWaterMark: BRANCH_BUFFER })
+    : undefined;
+  // The layer is hashed here anyway: the upload takes that digest once the bytes have gone.
+  const layerUpload =
+    layerBranch && input.uploadLayer!(layerBranch, () => `sha256:${layerBytes.digest()}`);
   layerUpload?.catch((err: unknown) => layerBranch!.destroy(err as Error));
   const layerFlow = fanOut(
     layerBytes,
@@ -73,7 +86,7 @@ export async function publishPass(input: PassInput): Promise<PassResult> {
     tarBranch: PassThrough,
   ): Promise<{ entry: FileEntry; error?: Error | undefined }> => {
     const transfer = progress.begin(`upload ${file.path}`, file.size);
-    const storeBranch = new PassThrough();
+    const storeBranch = new PassThrough({ highWaterMark: BRANCH_BUFFER });
     const upload = input.store.upload(
       layout.file(input.name, input.version, file.path),
       storeBranch,

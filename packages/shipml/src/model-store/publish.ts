@@ -71,8 +71,8 @@ export async function publishModel(
       target: `${DEFAULT_MODEL_ROOT}/${name}`,
       uploadLayer:
         registry &&
-        ((layer) =>
-          registry.client.uploadStream(registry.target.repository, layer, undefined, signal)),
+        ((layer, digest) =>
+          registry.client.uploadStream(registry.target.repository, layer, { signal, digest })),
       signal,
     });
     // A store upload that failed in the pass is tried again on its own (reading that file

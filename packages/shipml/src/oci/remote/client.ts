@@ -104,10 +104,13 @@ export class RegistryClient {
   async uploadStream(
     repository: string,
     source: Readable,
-    onProgress?: (sent: number) => void,
-    signal?: AbortSignal,
+    options: {
+      onProgress?: (sent: number) => void;
+      signal?: AbortSignal;
+      digest?: () => Digest;
+    } = {},
   ): Promise<{ digest: Digest; size: number }> {
-    return uploadStreamSession(this.transport, repository, source, { onProgress, signal });
+    return uploadStreamSession(this.transport, repository, source, options);
   }
 
   async getBlob(repository: string, digest: Digest, signal?: AbortSignal): Promise<Readable> {

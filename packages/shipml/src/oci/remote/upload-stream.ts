@@ -1,5 +1,5 @@
 import { pipeline, type Readable } from 'node:stream';
-import { HashingStream } from '../../core/hash.js';
+import { CountingStream, HashingStream } from '../../core/hash.js';
 import type { Digest } from '../digest.js';
 import { pushScope } from './scopes.js';
 import type { RegistryTransport } from './transport/index.js';
@@ -18,12 +18,22 @@ export async function uploadStreamSession(
   transport: RegistryTransport,
   repository: string,
   source: Readable,
-  options: { onProgress?: ((sent: number) => void) | undefined; signal?: AbortSignal | undefined },
+  options: {
+    onProgress?: ((sent: number) => void) | undefined;
+    signal?: AbortSignal | undefined;
+    /**
+     * The digest, once the source has ended, when the caller hashes the bytes anyway (so they
+     * are not hashed twice); the registry still checks it.
+     */
+    digest?: (() => Digest) | undefined;
+  },
 ): Promise<{ digest: Digest; size: number }> {
   const { signal } = options;
   const scopes = [pushScope(repository)];
   let location = await startUpload(transport, repository, signal);
-  const hashing = new HashingStream(options.onProgress);
+  const hashing = options.digest
+    ? new CountingStream(options.onProgress)
+    : new HashingStream(options.onProgress);
   try {
     const body = pipeline(source, hashing, () => undefined);
     const res = await transport.send({
@@ -38,7 +48,7 @@ export async function uploadStreamSession(
     });
     await res.body.dump();
     location = requireLocation(res.headers, transport.registry, 'PATCH upload');
-    const digest: Digest = `sha256:${hashing.digest()}`;
+    const digest: Digest = options.digest?.() ?? `sha256:${(hashing as HashingStream).digest()}`;
     const done = await transport.send({
       method: 'PUT',
       path: withQuery(location, 'digest', digest),
