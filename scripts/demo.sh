@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's main job on a fresh Debian/Ubuntu machine: installs what `shipml demo` needs
 # (idempotently; apt needs root), then runs it. Everything it starts listens on 127.0.0.1.
-#   - npm dependencies (the repo and examples/digits), ShipML and the digits app built
+#   - npm dependencies (the repo and examples/digits, the latter in parallel with what follows)
 #   - apt: docker.io (the Docker Engine), docker-registry (the demo's private registry),
 #     debootstrap (base images: no Docker Hub needed)
 #   - the Docker Engine, started if none answers (it keeps running: the demo app lives in it)
@@ -17,13 +17,16 @@ if [ ! -x node_modules/.bin/tsc ] || [ package-lock.json -nt node_modules/.packa
   log "npm ci"
   npm ci --no-audit --no-fund
 fi
-if [ ! -d examples/digits/node_modules ] || [ examples/digits/package-lock.json -nt examples/digits/node_modules/.package-lock.json ]; then
-  log "npm ci (examples/digits)"
-  (cd examples/digits && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund)
+# digits' install runs alongside the rest (apt, dockerd, base images); the demo only trains with
+# it (the server builds the app itself, from a clean checkout, with these node_modules cached).
+digits=
+if [ ! -f examples/digits/node_modules/.package-lock.json ] || [ examples/digits/package-lock.json -nt examples/digits/node_modules/.package-lock.json ]; then
+  log "npm ci (examples/digits, in the background)"
+  (cd examples/digits && ONNXRUNTIME_NODE_INSTALL=skip npm ci --prefer-offline --no-audit --no-fund --loglevel=error) &
+  digits=$!
 fi
 scripts/native-cache.sh # the next npm ci skips compiling better-sqlite3
 [ -f packages/shipml/dist/cli/main.js ] || npm run build --workspaces --if-present
-(cd examples/digits && npm run -s build)
 
 missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
@@ -51,4 +54,8 @@ fi
 # Only the images the demo uses (not python), built in parallel when missing; loaded into the
 # engine too, so `shipml deploy` with the default proxy image works after the demo.
 scripts/base-images.sh load node haproxy
+if [ -n "$digits" ] && ! wait "$digits"; then
+  log "npm ci in examples/digits failed (its output is above)"
+  exit 1
+fi
 exec node packages/shipml/dist/cli/main.js demo "$@"

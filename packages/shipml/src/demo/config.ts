@@ -17,8 +17,8 @@ build:
   user: '1000:1000'
 image:
   repository: ${registry}/demo/digits
-prepare: # a clean checkout: install (from npm's cache) and build
-  command: npm ci --prefer-offline --no-audit --no-fund && npm run -s build
+prepare: # a clean checkout: install (unless the server's dependency cache had this lock) and build
+  command: '{ test -f node_modules/.package-lock.json || npm ci --prefer-offline --no-audit --no-fund; } && npm run -s build'
   env: { ONNXRUNTIME_NODE_INSTALL: skip }
 test:
   command: npm run -s test:model

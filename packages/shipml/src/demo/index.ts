@@ -16,6 +16,7 @@ import { openModelStore } from '../model-store/registry.js';
 import { ModelRepository } from '../model-store/repository.js';
 import { parseLocation, readImage, writeImage } from '../oci/locations.js';
 import type { RunReport } from '../pipeline/types.js';
+import { Workspaces } from '../server/workspace.js';
 import { demoConfig, freePortNear, loadState, saveState } from './config.js';
 import { apiClient, followRun, runFor, type ApiRun } from './follow.js';
 import { commitAndPush, deliverPush, demoRepository } from './git.js';
@@ -23,7 +24,7 @@ import { preflight } from './preflight.js';
 import { ensureRegistry, stopRegistry } from './registry.js';
 import { describeLive, layerChanges } from './report.js';
 import { serverConfig, startServer, stopServer } from './server.js';
-import { trainAndPublish } from './train.js';
+import { DIGITS, publish, train, trainAndPublish } from './train.js';
 
 /** What the demo talks through: the caller (the CLI) decides how it looks. */
 export interface DemoIo {
@@ -110,7 +111,65 @@ export async function runDemo(io: DemoIo, options: DemoOptions): Promise<void> {
   const v1 = await trainAndPublish(io.signal, repo, dir, String(first), ['--seed', String(first)]);
   io.line(`1. A data scientist trains digits v${first} and publishes it: held-out accuracy ${v1}`);
 
+  // The next two models train while the first run builds (a training is one process, and a
+  // run waits on npm, git and the engine much of its time); each is published when due.
+  const second = first + 1;
+  const third = second + 1;
+  const later = new AbortController();
+  const signal = AbortSignal.any([io.signal, later.signal]);
+  const trained2 = train(signal, dir, String(second), ['--seed', String(second)]);
+  const trained3 = trained2.then(() =>
+    train(signal, dir, String(third), ['--seed', String(third), '--epochs', '1']),
+  );
+  trained3.catch(() => undefined); // reported where it is awaited
+  try {
+    await showRuns(io, {
+      dir,
+      app,
+      apiPort,
+      port,
+      registry: registry.address,
+      repo,
+      trained2,
+      trained3,
+      second,
+      third,
+    });
+  } finally {
+    later.abort(); // a demo that stopped early leaves no training behind
+  }
+}
+
+async function showRuns(
+  io: DemoIo,
+  {
+    dir,
+    app,
+    apiPort,
+    port,
+    registry,
+    repo,
+    trained2,
+    trained3,
+    second,
+    third,
+  }: {
+    dir: string;
+    app: string;
+    apiPort: number;
+    port: number;
+    registry: string;
+    repo: ModelRepository;
+    trained2: Promise<string>;
+    trained3: Promise<string>;
+    second: number;
+    third: number;
+  },
+): Promise<void> {
   const git = await demoRepository(dir);
+  // The server's checkouts start with digits' installed node_modules (same lock, same key):
+  // its prepare skips the install, as on every later run of an unchanged package-lock.json.
+  await new Workspaces(join(dir, 'server'), io.env).depsCacheOf(git.bare).seed(DIGITS);
   const server = await startServer(
     dir,
     serverConfig({
@@ -130,7 +189,7 @@ export async function runDemo(io: DemoIo, options: DemoOptions): Promise<void> {
   );
   const commit = await commitAndPush(
     git,
-    demoConfig(dir, app, registry.address, port),
+    demoConfig(dir, app, registry, port),
     `digits, shipped by the demo (${new Date().toISOString()})`,
   );
   io.line(
@@ -145,11 +204,7 @@ export async function runDemo(io: DemoIo, options: DemoOptions): Promise<void> {
   io.line(`   digits serves at ${url}`);
   io.line(`   live: ${describeLive(r1)}`);
 
-  const second = first + 1;
-  const v2 = await trainAndPublish(io.signal, repo, dir, String(second), [
-    '--seed',
-    String(second),
-  ]);
+  const v2 = await publish(io.signal, repo, await trained2, String(second));
   io.line(
     `4. digits v${second} is published (accuracy ${v2}): the server's model watch rolls the live commit out with it, under load`,
   );
@@ -189,13 +244,7 @@ export async function runDemo(io: DemoIo, options: DemoOptions): Promise<void> {
   );
   io.line(`   live: ${describeLive(r2)}`);
 
-  const third = second + 1;
-  const v3 = await trainAndPublish(io.signal, repo, dir, String(third), [
-    '--seed',
-    String(third),
-    '--epochs',
-    '1',
-  ]);
+  const v3 = await publish(io.signal, repo, await trained3, String(third));
   io.line(
     `5. A rushed digits v${third} (one epoch, accuracy ${v3}) is published: the quality gate stops it`,
   );

@@ -9,10 +9,9 @@ const run = promisify(execFile);
 /** examples/digits, from src/demo or dist/demo alike. */
 export const DIGITS = fileURLToPath(new URL('../../../../examples/digits', import.meta.url));
 
-/** Trains examples/digits into the demo dir and publishes it with its metrics; returns the accuracy. */
-export async function trainAndPublish(
+/** Trains examples/digits into the demo dir; returns the model directory (with metrics.json). */
+export async function train(
   signal: AbortSignal,
-  repo: ModelRepository,
   dir: string,
   version: string,
   args: string[],
@@ -23,6 +22,16 @@ export async function trainAndPublish(
     signal,
     maxBuffer: 16 << 20,
   });
+  return outDir;
+}
+
+/** Publishes a trained model directory with its metrics; returns the accuracy. */
+export async function publish(
+  signal: AbortSignal,
+  repo: ModelRepository,
+  outDir: string,
+  version: string,
+): Promise<string> {
   const metrics = JSON.parse(await readFile(join(outDir, 'metrics.json'), 'utf8')) as Record<
     string,
     unknown
@@ -36,4 +45,15 @@ export async function trainAndPublish(
     signal,
   });
   return String(metrics.accuracy);
+}
+
+/** Trains examples/digits into the demo dir and publishes it with its metrics; returns the accuracy. */
+export async function trainAndPublish(
+  signal: AbortSignal,
+  repo: ModelRepository,
+  dir: string,
+  version: string,
+  args: string[],
+): Promise<string> {
+  return publish(signal, repo, await train(signal, dir, version, args), version);
 }

@@ -4,6 +4,9 @@
  * operations on one mirror are serialized within the process (git's own lock files would
  * otherwise fail a concurrent fetch); each worker machine has its own data directory.
  *
+ * A checkout starts with the node_modules the last run of the same package-lock.json left
+ * (deps-cache.ts), so a prepare can skip its install when node_modules is there.
+ *
  * Git runs non-interactively (no terminal prompt, no credential helper of the host's user):
  * a repository needing credentials carries them in its URL (`${VAR}` in the server config) or
  * in the app's environment (GIT_SSH_COMMAND). Errors name the repository without them.
@@ -13,6 +16,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExternalServiceError, ConfigError } from '../core/errors.js';
 import { runProcess } from '../core/process.js';
+import { DepsCache } from './deps-cache.js';
 
 const GIT_TIMEOUT_MS = 10 * 60_000;
 
@@ -20,7 +24,9 @@ export interface Checkout {
   /** The worktree's root. */
   dir: string;
   commit: string;
-  /** Removes the worktree (idempotent). */
+  /** Whether node_modules came from the dependency cache (same package-lock.json). */
+  depsRestored: boolean;
+  /** Removes the worktree (idempotent), keeping a finished install in the dependency cache. */
   remove(): Promise<void>;
 }
 
@@ -28,7 +34,8 @@ export class Workspaces {
   private readonly locks = new Map<string, Promise<unknown>>();
 
   /**
-   * @param dataDir the server's data directory (mirrors under repos/, worktrees under work/)
+   * @param dataDir the server's data directory (mirrors under repos/, worktrees under work/,
+   *   dependency caches under deps/)
    * @param env the environment git runs with (PATH, HOME; the app's GIT_SSH_COMMAND on top)
    */
   constructor(
@@ -44,6 +51,10 @@ export class Workspaces {
     const work = join(this.dataDir, 'work');
     const stale = await readdir(work).catch(() => [] as string[]);
     await rm(work, { recursive: true, force: true });
+    const deps = join(this.dataDir, 'deps');
+    for (const repo of await readdir(deps).catch(() => [] as string[]))
+      for (const name of await readdir(join(deps, repo)).catch(() => [] as string[]))
+        if (name.startsWith('.tmp-')) await rm(join(deps, repo, name), { recursive: true });
     const repos = join(this.dataDir, 'repos');
     for (const mirror of await readdir(repos).catch(() => [] as string[]))
       await runProcess('git', ['-C', join(repos, mirror), 'worktree', 'prune'], {
@@ -55,8 +66,12 @@ export class Workspaces {
 
   /** The mirror's path for a repository URL (stable, and distinct per URL). */
   mirrorOf(repository: string): string {
-    const id = createHash('sha256').update(repository).digest('hex').slice(0, 16);
-    return join(this.dataDir, 'repos', `${id}.git`);
+    return join(this.dataDir, 'repos', `${repositoryId(repository)}.git`);
+  }
+
+  /** The dependency cache of a repository's checkouts. */
+  depsCacheOf(repository: string): DepsCache {
+    return new DepsCache(join(this.dataDir, 'deps', repositoryId(repository)));
   }
 
   /** Creates the mirror if needed and fetches every branch and tag (force-updated, pruned). */
@@ -144,7 +159,14 @@ export class Workspaces {
         {},
       );
     });
+    const deps = this.depsCacheOf(repository);
+    const { key, restored } = await deps.restore(dir);
+    let saved = false;
     const remove = async (): Promise<void> => {
+      if (!saved) {
+        saved = true;
+        await deps.save(dir, key).catch(() => false);
+      }
       await this.serially(mirror, async () => {
         await rm(dir, { recursive: true, force: true });
         await this.git(['-C', mirror, 'worktree', 'prune'], repository, signal, {}).catch(
@@ -152,7 +174,7 @@ export class Workspaces {
         );
       });
     };
-    return { dir, commit, remove };
+    return { dir, commit, depsRestored: restored, remove };
   }
 
   private async serially<T>(key: string, body: () => Promise<T>): Promise<T> {
@@ -200,6 +222,10 @@ export class Workspaces {
       { retryable: !result.cancelled },
     );
   }
+}
+
+function repositoryId(repository: string): string {
+  return createHash('sha256').update(repository).digest('hex').slice(0, 16);
 }
 
 /** The repository URL without credentials: safe to print. */
