@@ -47,6 +47,12 @@ function run(args: string[], what: string): void {
  * dist/ so the integration test runs the entry point that ships (`node dist/src/main.js`).
  */
 export default function setup(project: TestProject): void {
+  // A pipeline's model-contract check (`npm run test:model`, MODEL_PATH = the candidate)
+  // needs neither the default model nor dist/: training and tsc would be most of its time.
+  if (process.env.DIGITS_CONTRACT_ONLY && process.env.MODEL_PATH) {
+    project.provide('modelDir', process.env.MODEL_PATH);
+    return;
+  }
   const dir = join(APP, '.cache', `model-${trainingKey()}`);
   if (!existsSync(join(dir, 'metrics.json'))) {
     mkdirSync(join(APP, '.cache'), { recursive: true });
