@@ -88,23 +88,9 @@ export class DepsCache {
    * so call it when the checkout is done with. Returns whether it saved.
    */
   async save(projectDir: string, expected: string | undefined): Promise<boolean> {
-    const modules = join(projectDir, 'node_modules');
-    if (!expected || !(await exists(join(modules, '.package-lock.json')))) return false;
-    if ((await depsKey(projectDir)) !== expected) return false;
-    const entry = join(this.root, expected);
-    if (await exists(entry)) return false;
-    const tmp = join(this.root, `.tmp-${expected.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
-    try {
-      await mkdir(tmp, { recursive: true });
-      await rename(modules, join(tmp, 'node_modules'));
-      await rename(tmp, entry);
-    } catch {
-      // Another run saved the same key first, or another filesystem: nothing to keep.
-      await rm(tmp, { recursive: true, force: true });
-      return false;
-    }
-    await this.prune();
-    return true;
+    if (!expected || (await depsKey(projectDir)) !== expected) return false;
+    // Moved, not copied: the checkout is done with it.
+    return this.place(projectDir, expected, (from, to) => rename(from, to));
   }
 
   /**
@@ -113,17 +99,30 @@ export class DepsCache {
    * computed from that project's own files. Returns whether it added the key.
    */
   async seed(projectDir: string): Promise<boolean> {
-    const modules = join(projectDir, 'node_modules');
     const key = await depsKey(projectDir);
-    if (!key || !(await exists(join(modules, '.package-lock.json')))) return false;
+    return key ? this.place(projectDir, key, linkTree) : false;
+  }
+
+  /**
+   * Puts a finished install (npm's hidden lockfile is there) under `key`, unless the key is
+   * cached already: assembled beside and renamed, so a present key is always complete.
+   */
+  private async place(
+    projectDir: string,
+    key: string,
+    put: (from: string, to: string) => Promise<void>,
+  ): Promise<boolean> {
+    const modules = join(projectDir, 'node_modules');
+    if (!(await exists(join(modules, '.package-lock.json')))) return false;
     const entry = join(this.root, key);
     if (await exists(entry)) return false;
     const tmp = join(this.root, `.tmp-${key.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
     try {
       await mkdir(tmp, { recursive: true });
-      await linkTree(modules, join(tmp, 'node_modules'));
+      await put(modules, join(tmp, 'node_modules'));
       await rename(tmp, entry);
     } catch {
+      // Another run saved the same key first, or another filesystem: nothing to keep.
       await rm(tmp, { recursive: true, force: true });
       return false;
     }
