@@ -3,7 +3,7 @@ import { CountingStream, HashingStream } from '../../core/hash.js';
 import type { Digest } from '../digest.js';
 import { pushScope } from './scopes.js';
 import type { RegistryTransport } from './transport/index.js';
-import { cancelUpload, requireLocation, startUpload, withQuery } from './upload.js';
+import { cancelUpload, patchUpload, startUpload, withQuery } from './upload.js';
 
 /**
  * Uploads a blob whose digest and size are known only once its last byte has gone: a
@@ -36,18 +36,7 @@ export async function uploadStreamSession(
     : new HashingStream(options.onProgress);
   try {
     const body = pipeline(source, hashing, () => undefined);
-    const res = await transport.send({
-      method: 'PATCH',
-      path: location,
-      headers: { 'content-type': 'application/octet-stream' },
-      body: () => Promise.resolve(body),
-      scopes,
-      expect: [202],
-      once: true,
-      signal,
-    });
-    await res.body.dump();
-    location = requireLocation(res.headers, transport.registry, 'PATCH upload');
+    location = await patchUpload(transport, repository, location, {}, body, signal);
     const digest: Digest = options.digest?.() ?? `sha256:${(hashing as HashingStream).digest()}`;
     const done = await transport.send({
       method: 'PUT',

@@ -49,22 +49,14 @@ export async function uploadSession(
     let offset = 0;
     for await (const chunk of chunks(await open(), chunkBytes)) {
       const end = offset + chunk.length - 1;
-      const res = await transport.send({
-        method: 'PATCH',
-        path: location,
-        headers: {
-          'content-type': 'application/octet-stream',
-          'content-length': String(chunk.length),
-          'content-range': `${offset}-${end}`,
-        },
-        body: () => Promise.resolve(chunk),
-        scopes,
-        expect: [202],
-        once: true,
+      location = await patchUpload(
+        transport,
+        repository,
+        location,
+        { 'content-length': String(chunk.length), 'content-range': `${offset}-${end}` },
+        chunk,
         signal,
-      });
-      await res.body.dump();
-      location = requireLocation(res.headers, transport.registry, 'PATCH upload');
+      );
       offset = end + 1;
       onProgress?.(offset);
     }
@@ -98,6 +90,29 @@ export async function startUpload(
   });
   await start.body.dump();
   return requireLocation(start.headers, transport.registry, 'POST blobs/uploads');
+}
+
+/** Sends bytes of an upload session (one PATCH, never retried): the session's next Location. */
+export async function patchUpload(
+  transport: RegistryTransport,
+  repository: string,
+  location: string,
+  headers: Record<string, string>,
+  body: Buffer | Readable,
+  signal?: AbortSignal,
+): Promise<string> {
+  const res = await transport.send({
+    method: 'PATCH',
+    path: location,
+    headers: { 'content-type': 'application/octet-stream', ...headers },
+    body: () => Promise.resolve(body),
+    scopes: [pushScope(repository)],
+    expect: [202],
+    once: true,
+    signal,
+  });
+  await res.body.dump();
+  return requireLocation(res.headers, transport.registry, 'PATCH upload');
 }
 
 /** Ends an upload session the registry opened (a mount it declined, or a failed upload). */
