@@ -19,7 +19,7 @@ import { parseReference } from '../src/oci/remote/reference.js';
 import { pushImage } from '../src/oci/remote/write.js';
 import { tools } from './helpers/attest-tools.js';
 import { CLI_BIN, runCli } from './helpers/cli.js';
-import { oras, TamperingProxy, writeFiles } from './helpers/modelpack.js';
+import { oras, orasPushModelPack, TamperingProxy, writeFiles } from './helpers/modelpack.js';
 import { registries } from './services.js';
 
 const run = promisify(execFile);
@@ -215,36 +215,17 @@ describe('shipml build --model oci://', () => {
     const dir = join(work, 'foreign');
     const weights = Buffer.alloc(100_000, 3);
     await writeFiles(dir, { 'model.safetensors': weights });
-    await writeFile(
-      join(dir, 'config.json'),
-      JSON.stringify({
-        descriptor: { name: 'foreign' },
-        config: {},
-        modelfs: { type: 'layers', diffIds: [] },
-      }),
-    );
     // oras computes nothing of the config: give it the DiffID of the raw layer (its digest).
     const digest = `sha256:${(await run('sha256sum', [join(dir, 'model.safetensors')])).stdout.split(' ')[0]}`;
-    await writeFile(
-      join(dir, 'config.json'),
-      JSON.stringify({
+    const pushed = await orasPushModelPack(
+      dir,
+      `${registries.plain}/${ns}/foreign:1`,
+      {
         descriptor: { name: 'foreign' },
         config: {},
         modelfs: { type: 'layers', diffIds: [digest] },
-      }),
-    );
-    const pushed = await oras(
-      [
-        'push',
-        '--plain-http',
-        '--artifact-type',
-        ModelPack.artifactType,
-        '--config',
-        `config.json:${ModelPack.config}`,
-        `${registries.plain}/${ns}/foreign:1`,
-        'model.safetensors:application/vnd.cncf.model.weight.v1.raw',
-      ],
-      dir,
+      },
+      ['model.safetensors:application/vnd.cncf.model.weight.v1.raw'],
     );
     expect(pushed.code, pushed.stderr).toBe(0);
     const layout = join(work, 'foreign-layout');

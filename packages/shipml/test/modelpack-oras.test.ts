@@ -13,7 +13,6 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, IntegrityError } from '../src/core/errors.js';
-import { ModelPack } from '../src/oci/modelpack/media-types.js';
 import { extractModelArtifact } from '../src/oci/modelpack/extract.js';
 import {
   mountableLayer,
@@ -21,7 +20,7 @@ import {
   readModelArtifact,
 } from '../src/oci/modelpack/read.js';
 import { RegistryClient } from '../src/oci/remote/client.js';
-import { oras, writeFiles } from './helpers/modelpack.js';
+import { oras, orasPushModelPack, writeFiles } from './helpers/modelpack.js';
 import { registries } from './services.js';
 
 const run = promisify(execFile);
@@ -45,24 +44,9 @@ async function orasPush(
   config: unknown,
   layers: string[],
 ): Promise<string> {
-  await writeFile(join(dir, 'config.json'), JSON.stringify(config));
-  const pushed = await oras(
-    [
-      'push',
-      '--plain-http',
-      '--format',
-      'json',
-      '--artifact-type',
-      ModelPack.artifactType,
-      '--config',
-      `config.json:${ModelPack.config}`,
-      ref,
-      ...layers,
-    ],
-    dir,
-  );
+  const pushed = await orasPushModelPack(dir, ref, config, layers);
   expect(pushed.code, pushed.stderr).toBe(0);
-  return (JSON.parse(pushed.stdout) as { digest: string }).digest;
+  return pushed.digest!;
 }
 
 describe('reading a ModelPack artifact pushed by oras', () => {

@@ -11,11 +11,10 @@ import * as zlib from 'node:zlib';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/errors.js';
-import { ModelPack } from '../src/oci/modelpack/media-types.js';
 import { extractModelArtifact } from '../src/oci/modelpack/extract.js';
 import { parseModelArtifactReference, readModelArtifact } from '../src/oci/modelpack/read.js';
 import { RegistryClient } from '../src/oci/remote/client.js';
-import { oras } from './helpers/modelpack.js';
+import { orasPushModelPack } from './helpers/modelpack.js';
 import { registries } from './services.js';
 
 const ns = `mpr${Date.now().toString(36)}`;
@@ -52,23 +51,12 @@ async function pushOne(
   const dir = join(work, name);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'layer.bin'), bytes);
-  await writeFile(
-    join(dir, 'config.json'),
-    JSON.stringify({ descriptor: {}, config: {}, modelfs: { type: 'layers', diffIds: [diffId] } }),
-  );
   const ref = `${registries.plain}/${ns}/${name}:v1`;
-  const pushed = await oras(
-    [
-      'push',
-      '--plain-http',
-      '--artifact-type',
-      ModelPack.artifactType,
-      '--config',
-      `config.json:${ModelPack.config}`,
-      ref,
-      `layer.bin:${mediaType}`,
-    ],
+  const pushed = await orasPushModelPack(
     dir,
+    ref,
+    { descriptor: {}, config: {}, modelfs: { type: 'layers', diffIds: [diffId] } },
+    [`layer.bin:${mediaType}`],
   );
   expect(pushed.code, pushed.stderr).toBe(0);
   return `oci://${ref}`;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodePlatformOf, type NodePlatform } from '../src/builders/node/platform-prune.js';
 import { parseLocation, readImage } from '../src/oci/locations.js';
 import { runCli } from './helpers/cli.js';
-import { DIGITS, PREDICT_BODY } from './helpers/digits.js';
+import { DIGITS, digitsConfig, PREDICT_BODY } from './helpers/digits.js';
 import { freePort } from './helpers/ports.js';
 import { required } from './services.js';
 
@@ -33,21 +33,7 @@ interface Built {
 async function config(name: string, extra: string[] = []): Promise<string> {
   const dir = join(work, name);
   await mkdir(dir, { recursive: true });
-  const lines = [
-    'model:',
-    '  name: digits',
-    `  store: file://${join(work, 'store')}`,
-    'build:',
-    `  context: ${DIGITS}`,
-    `  base: ${required('SHIPML_TEST_BASE_NODE')}`,
-    '  include: [package.json, package-lock.json, dist, public]',
-    '  cmd: [node, dist/src/main.js]',
-    "  env: { HOST: 0.0.0.0, PORT: '8080' }",
-    '  user: "1000:1000"',
-    ...extra,
-    '',
-  ];
-  await writeFile(join(dir, 'shipml.yaml'), lines.join('\n'));
+  await writeFile(join(dir, 'shipml.yaml'), digitsConfig(`file://${join(work, 'store')}`, extra));
   return dir;
 }
 

@@ -33,6 +33,27 @@ export interface DigitsReleases {
 /** A JSON body for POST /predict: one all-zero 28×28 image. */
 export const PREDICT_BODY = JSON.stringify({ input: new Array<number>(784).fill(0) });
 
+/**
+ * A shipml.yaml that builds examples/digits (its context) from the local Node base image with
+ * the model from `store`, plus `extra` lines.
+ */
+export function digitsConfig(store: string, extra: readonly string[] = []): string {
+  return [
+    'model:',
+    '  name: digits',
+    `  store: ${store}`,
+    'build:',
+    `  context: ${DIGITS}`,
+    `  base: ${required('SHIPML_TEST_BASE_NODE')}`,
+    '  include: [package.json, package-lock.json, dist, public]',
+    '  cmd: [node, dist/src/main.js]',
+    "  env: { HOST: 0.0.0.0, PORT: '8080' }",
+    '  user: "1000:1000"',
+    ...extra,
+    '',
+  ].join('\n');
+}
+
 export async function buildDigitsReleases(work: string, ns: string): Promise<DigitsReleases> {
   await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: DIGITS });
   const store = `file://${join(work, 'store')}`;
@@ -68,21 +89,7 @@ export async function buildDigitsReleases(work: string, ns: string): Promise<Dig
   const repository = `${registries.plain}/${ns}/digits`;
   await writeFile(
     join(config, 'shipml.yaml'),
-    [
-      'model:',
-      '  name: digits',
-      `  store: ${store}`,
-      'build:',
-      `  context: ${DIGITS}`,
-      `  base: ${required('SHIPML_TEST_BASE_NODE')}`,
-      '  include: [package.json, package-lock.json, dist, public]',
-      '  cmd: [node, dist/src/main.js]',
-      "  env: { HOST: 0.0.0.0, PORT: '8080' }",
-      '  user: "1000:1000"',
-      'image:',
-      `  repository: ${repository}`,
-      '',
-    ].join('\n'),
+    digitsConfig(store, ['image:', `  repository: ${repository}`]),
   );
   const releases: Partial<DigitsReleases> = {};
   for (const version of ['1', '2'] as const) {

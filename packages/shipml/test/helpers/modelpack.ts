@@ -1,59 +1,61 @@
 /**
  * What the ModelPack tests share: the real `oras` CLI (scripts/attest-tools.sh installs it
- * into the CI cache and says where), a small model published to a file store, and a proxy in
+ * into the CI cache; attest-tools.ts says where), a ModelPack push with it, a small model published to a file store, and a proxy in
  * front of the real registry that tampers with one blob on its way out.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { Manifest } from '../../src/model-store/manifest.js';
 import { openModelStore } from '../../src/model-store/registry.js';
 import { ModelRepository } from '../../src/model-store/repository.js';
-
-const script = fileURLToPath(new URL('../../../../scripts/attest-tools.sh', import.meta.url));
-
-/** The oras binary: $SHIPML_ORAS, else where scripts/attest-tools.sh installs it. Fails loudly. */
-export function orasBinary(): string {
-  const path =
-    process.env.SHIPML_ORAS ??
-    /^SHIPML_ORAS=(.*)$/m.exec(execFileSync('bash', [script, 'env'], { encoding: 'utf8' }))?.[1];
-  try {
-    accessSync(path ?? '', constants.X_OK);
-  } catch {
-    throw new Error(`oras is not installed at ${path}: run scripts/attest-tools.sh install`);
-  }
-  return path!;
-}
-
-const exec = promisify(execFile);
+import { ModelPack } from '../../src/oci/modelpack/media-types.js';
+import { runTool, tools } from './attest-tools.js';
 
 /** Runs oras (plain HTTP: the test registries are on loopback); never rejects on exit codes. */
-export async function oras(
+export function oras(
   args: string[],
   cwd?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(orasBinary(), args, {
-      cwd,
-      // No Docker config of the machine's user: anonymous, as the plain test registry wants.
-      env: { ...process.env, DOCKER_CONFIG: join(cwd ?? '/nonexistent', '.no-docker-config') },
-      timeout: 60_000,
-      maxBuffer: 16 << 20,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof e.code === 'number' ? e.code : 1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    };
-  }
+  // No Docker config of the machine's user: anonymous, as the plain test registry wants.
+  return runTool(
+    tools.oras,
+    args,
+    { DOCKER_CONFIG: join(cwd ?? '/nonexistent', '.no-docker-config') },
+    cwd,
+  );
+}
+
+/**
+ * Pushes files of `dir` with oras as a ModelPack artifact (`layers` as `file:mediaType`),
+ * `config` written as its config; the digest is the pushed manifest's (when it succeeded).
+ */
+export async function orasPushModelPack(
+  dir: string,
+  ref: string,
+  config: unknown,
+  layers: string[],
+): Promise<{ code: number; stderr: string; digest?: string | undefined }> {
+  await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+  const pushed = await oras(
+    [
+      'push',
+      '--plain-http',
+      '--format',
+      'json',
+      '--artifact-type',
+      ModelPack.artifactType,
+      '--config',
+      `config.json:${ModelPack.config}`,
+      ref,
+      ...layers,
+    ],
+    dir,
+  );
+  const digest =
+    pushed.code === 0 ? (JSON.parse(pushed.stdout) as { digest: string }).digest : undefined;
+  return { code: pushed.code, stderr: pushed.stderr, digest };
 }
 
 /** The files of a small model (a weights file, a config, a nested file), by path. */
