@@ -224,12 +224,23 @@ async function attachAndWait(
   let timedOut = false;
   let cancelled = false;
   const kill = () => void container.kill().catch(() => undefined);
-  await engineCall(engine.where, 'starting the command', () => container.start());
-  const info = await container.inspect();
+  // The watch takes its baseline (free space, the checkout's usage) before the command
+  // starts: a fast write can be over before a baseline taken after start would see it.
   const watch = await watchLimits(
-    { containerId: info.Id, checkout: input.appDir, diskMiB: options.diskMiB, pids: options.pids },
+    {
+      containerId: container.id,
+      checkout: input.appDir,
+      diskMiB: options.diskMiB,
+      pids: options.pids,
+    },
     kill,
   );
+  try {
+    await engineCall(engine.where, 'starting the command', () => container.start());
+  } catch (e) {
+    await watch.stop();
+    throw e;
+  }
   const timer = setTimeout(() => {
     timedOut = true;
     kill();

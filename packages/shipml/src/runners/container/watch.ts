@@ -83,13 +83,23 @@ export async function watchLimits(
   const usedBefore = await usageKiB(options.checkout);
   const hits = new Set<string>();
   let running = true;
+  const overDisk = (usedAfter: number | undefined) =>
+    usedBefore !== undefined &&
+    usedAfter !== undefined &&
+    usedAfter - usedBefore > options.diskMiB * 1024;
+  let confirmedAt = 0;
   const sample = async () => {
     const free = await freeBytes(options.checkout);
-    if (before !== undefined && free !== undefined) {
+    if (before !== undefined && free !== undefined && !hits.has('disk')) {
       const written = before - free;
-      if (written > options.diskMiB * 1024 * 1024 && !hits.has('disk')) {
-        hits.add('disk');
-        onDiskLimit();
+      // Free space is the cheap signal; another writer on the same file system moves it
+      // too, so the checkout's own usage confirms it (at most twice a second) before a kill.
+      if (written > options.diskMiB * 1024 * 1024 && Date.now() - confirmedAt >= 500) {
+        confirmedAt = Date.now();
+        if (usedBefore === undefined || overDisk(await usageKiB(options.checkout))) {
+          hits.add('disk');
+          onDiskLimit();
+        }
       }
     }
     const id = options.containerId;
@@ -111,13 +121,7 @@ export async function watchLimits(
       running = false;
       await loop;
       await sample();
-      const usedAfter = await usageKiB(options.checkout);
-      if (
-        usedBefore !== undefined &&
-        usedAfter !== undefined &&
-        usedAfter - usedBefore > options.diskMiB * 1024
-      )
-        hits.add('disk');
+      if (!hits.has('disk') && overDisk(await usageKiB(options.checkout))) hits.add('disk');
     },
   };
 }
