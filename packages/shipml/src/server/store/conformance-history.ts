@@ -149,6 +149,35 @@ export const historyCases: StoreCases = (store, others) => {
     expect(await store().listDeliveries({ app, limit: 2 })).toHaveLength(2);
   });
 
+  it('stores what a delivery says byte for byte: quotes, backslashes, $1, NUL-free unicode', async () => {
+    // PostgreSQL's intake sends its values inlined as literals (postgres/intake.ts).
+    const app = uniqueApp();
+    const odd = `it's a "test" \\ \\' $1 $2::text -- ; commit; ünïcødé 🚀 \n end`;
+    const [result] = await Promise.all([
+      store().receive({
+        delivery: {
+          source: 'generic',
+          id: `${odd}-id`,
+          app,
+          result: 'accepted',
+          detail: odd,
+          at: at(0),
+        },
+        requests: [
+          request(app, {
+            branch: odd,
+            cause: { trigger: 'commit', source: 'generic', pusher: odd },
+          }),
+        ],
+      }),
+    ]);
+    expect(result!.delivery).toBe('new');
+    const [listed] = await store().listDeliveries({ app });
+    expect(listed).toMatchObject({ id: `${odd}-id`, detail: odd });
+    const run = await store().getRun(result!.queued[0]!.run.id);
+    expect(run).toMatchObject({ branch: odd, cause: { pusher: odd } });
+  });
+
   it("queues an accepted delivery's runs with it, once, and coalesces them", async () => {
     const app = uniqueApp();
     const other = uniqueApp();

@@ -15,6 +15,18 @@ export interface StoreDialect {
   readonly where: string;
   /** The driver's error, classified: retryable when the database was unreachable or busy. */
   classify(err: unknown): { retryable: boolean; code: string | undefined };
+  /**
+   * PostgreSQL only: runs a script of several statements in one round trip (the simple query
+   * protocol: no parameters) on one connection, one result per statement. When a statement
+   * fails, the open transaction is rolled back before the connection is reused.
+   */
+  script?(text: string): Promise<ScriptResult[]>;
+}
+
+/** One statement's result in a script. */
+export interface ScriptResult {
+  command: string;
+  rows: unknown[];
 }
 
 /**
@@ -63,7 +75,7 @@ export function queueLockKeys(apps: readonly string[]): string[] {
 }
 
 /** A PostgreSQL string literal (pg's escapeLiteral): right whatever standard_conforming_strings is. */
-function literal(text: string): string {
+export function literal(text: string): string {
   const quoted = text.replace(/'/g, "''");
   return text.includes('\\') ? ` E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
 }

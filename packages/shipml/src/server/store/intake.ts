@@ -6,11 +6,17 @@
  *
  * SQLite runs in-process, where a statement costs no round trip: its transaction is the
  * plain sequence (lock, deliveries, duplicates, coalescing update, runs). PostgreSQL writes
- * the same rows in three round trips (postgres/intake.ts).
+ * the same rows in one round trip, three when the batch holds a replay (postgres/intake.ts).
  */
-import { planEnqueue, supersededFrom } from './coalesce.js';
-import { queueLockKeys } from './dialect.js';
-import { inLockedTransaction, writeIntake } from './postgres/intake.js';
+import { systemCode } from '../../core/errors.js';
+import { planEnqueue, supersededFrom, type EnqueuePlan } from './coalesce.js';
+import { queueLockKeys, type ScriptResult } from './dialect.js';
+import {
+  inLockedTransaction,
+  intakeInOneTrip,
+  writeIntake,
+  type IntakeWritten,
+} from './postgres/intake.js';
 import { lockQueues, enqueueLocked, type StoreContext } from './queue.js';
 import { freshOf, recordDeliveries, recordDuplicates } from './records.js';
 import { runFromRow } from './rows.js';
@@ -22,10 +28,21 @@ type Queued = Array<{ run: RunRecord; superseded: string[] }>;
 
 export async function receive(ctx: StoreContext, intakes: Intake[]): Promise<IntakeResult[]> {
   const apps = intakes.flatMap((i) => i.requests.map((r) => r.app));
-  if (ctx.dialect.kind === 'postgres')
+  if (ctx.dialect.kind === 'postgres') {
+    const { dialect } = ctx;
+    if (dialect.script) {
+      const script = (text: string) => dialect.script!(text);
+      const queued = await receiveInOneTrip(ctx, script, intakes).catch((err: unknown) => {
+        // A replay in the batch (or a delivery another process just stored): the general path.
+        if (systemCode(err) === UNIQUE_VIOLATION) return undefined;
+        throw err;
+      });
+      if (queued) return queued;
+    }
     return inLockedTransaction(ctx.db, queueLockKeys(apps), (conn) =>
       receiveOnPostgres({ db: conn, dialect: ctx.dialect }, intakes),
     );
+  }
   return ctx.db.transaction().execute(async (trx) => {
     const inner: StoreContext = { db: trx, dialect: ctx.dialect };
     await lockQueues(trx, ctx.dialect, apps);
@@ -38,6 +55,35 @@ export async function receive(ctx: StoreContext, intakes: Intake[]): Promise<Int
   });
 }
 
+const UNIQUE_VIOLATION = '23505';
+
+/** The usual batch (no replay) on PostgreSQL: one script, one round trip. */
+async function receiveInOneTrip(
+  ctx: StoreContext,
+  script: (text: string) => Promise<ScriptResult[]>,
+  intakes: Intake[],
+): Promise<IntakeResult[]> {
+  const deliveries = intakes.map((i) => i.delivery);
+  const wanted = wantedOf(
+    intakes,
+    intakes.map(() => 'new'),
+  );
+  const plan = planEnqueue(wanted, true);
+  const keys = queueLockKeys(intakes.flatMap((i) => i.requests.map((r) => r.app)));
+  const written = await intakeInOneTrip(ctx.db, script, keys, deliveries, plan);
+  return resultsOf(intakes, freshOf(deliveries, written.landed), wanted, queuedOf(plan, written));
+}
+
+/** The plan's runs as written, each with the runs it superseded. */
+function queuedOf(plan: EnqueuePlan, written: IntakeWritten): Queued {
+  supersededFrom(plan, written.replaced);
+  const byId = new Map(written.written.map((row) => [(row as { id: string }).id, row]));
+  return plan.ids.map((id) => ({
+    run: runFromRow(byId.get(id)),
+    superseded: plan.superseded.get(id)!,
+  }));
+}
+
 /** Inside the locked transaction: one statement, if the batch holds no replay (the usual case). */
 async function receiveOnPostgres(inner: StoreContext, intakes: Intake[]): Promise<IntakeResult[]> {
   const deliveries = intakes.map((i) => i.delivery);
@@ -48,15 +94,7 @@ async function receiveOnPostgres(inner: StoreContext, intakes: Intake[]): Promis
   const plan = planEnqueue(hoped, true);
   const written = await writeIntake(inner.db, deliveries, plan);
   const fresh = freshOf(deliveries, written.landed);
-  if (written.allNew) {
-    supersededFrom(plan, written.replaced);
-    const byId = new Map(written.written.map((row) => [(row as { id: string }).id, row]));
-    const queued = plan.ids.map((id) => ({
-      run: runFromRow(byId.get(id)),
-      superseded: plan.superseded.get(id)!,
-    }));
-    return resultsOf(intakes, fresh, hoped, queued);
-  }
+  if (written.allNew) return resultsOf(intakes, fresh, hoped, queuedOf(plan, written));
   // A replay: the statement wrote the deliveries that landed and no runs. The rest of the
   // general path, in the same transaction: the duplicates, then the new deliveries' runs.
   await recordDuplicates(inner, deliveries, fresh);

@@ -80,6 +80,27 @@ export function openPostgresStore(url: string, options: PostgresStoreOptions): S
         RETRYABLE_MESSAGE.test(message);
       return { retryable, code };
     },
+    script: (text) => script(text), // defined below, with the pool
+  };
+  const script = async (text: string) => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      const result = (await client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
+      return (Array.isArray(result) ? result : [result]).map((r) => ({
+        command: r.command,
+        rows: r.rows as unknown[],
+      }));
+    } catch (err) {
+      // A failed statement leaves the script's transaction open and aborted; a failed
+      // rollback means a dead connection, which must not go back to the pool.
+      await client.query('rollback').catch((e: unknown) => {
+        broken = e instanceof Error ? e : new Error(String(e));
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   };
   const pool = new pg.Pool({
     host: address.host,

@@ -1,7 +1,8 @@
 /**
- * Webhook intake on PostgreSQL in three round trips, however many deliveries a batch holds:
- * `begin` with the queue locks (one simple query), one statement that writes the deliveries
- * and their runs (data-modifying CTEs), `commit`. The general path (intake.ts on SQLite) is
+ * Webhook intake on PostgreSQL in one round trip, however many deliveries a batch holds:
+ * one script of `begin`, the queue locks, one statement that writes the deliveries and their
+ * runs (data-modifying CTEs) and `commit` (intakeInOneTrip); three when the batch holds a
+ * replay (inLockedTransaction around writeIntake). The general path (intake.ts on SQLite) is
  * six: begin, lock, three statements, commit — and on a busy 2-core machine each round trip
  * to PostgreSQL costs about a millisecond of waiting, which bounded ingestion below 1,000
  * deliveries a second (bench/server).
@@ -13,7 +14,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { replaceQueued, type EnqueuePlan } from '../coalesce.js';
-import { beginWithLocksSql } from '../dialect.js';
+import { beginWithLocksSql, literal, type ScriptResult } from '../dialect.js';
 import { rowOfDelivery, type LandedDelivery } from '../records.js';
 import type { Database } from '../tables.js';
 import type { DeliveryRecord } from '../types.js';
@@ -68,32 +69,33 @@ export interface IntakeWritten {
  * snapshot, so the update cannot see the runs the statement inserts, as when the two run
  * one after the other. A batch with a replay writes no runs here: the plan assumed every
  * delivery new, and the caller queues what the new ones ask for in the same transaction.
+ * With `replays: 'fail'` a replay is a unique violation (23505) instead, failing the batch.
  *
  * Rows travel as JSON, typed by the tables' own row types (jsonb_populate_recordset), so the
  * statement's text is the same for every batch of one shape and its parameters are few.
  */
-export async function writeIntake(
+function intakeStatement(
   db: Kysely<Database>,
   deliveries: readonly DeliveryRecord[],
   plan: EnqueuePlan,
-): Promise<IntakeWritten> {
+  replays: 'skip' | 'fail',
+) {
   const accepted = deliveries.filter((d) => d.result === 'accepted').length;
   const update = replaceQueued(db, plan)?.where(sql<boolean>`(select ok from fresh)`);
   const replaced = update ?? sql`select null::text as id, null::text as superseded_by where false`;
   const columns = sql.join(Object.keys(plan.rows[0] ?? { id: '' }).map((c) => sql.ref(c)));
-  const { rows } = await sql<{
-    ok: boolean;
-    landed: LandedDelivery[];
-    replaced: IntakeWritten['replaced'];
-    written: unknown[];
-  }>`
+  const onConflict =
+    replays === 'skip'
+      ? sql`on conflict (source, app, delivery_id) where result = 'accepted' do nothing`
+      : sql``;
+  return sql<WrittenRow>`
     with landed as (
       insert into deliveries (source, delivery_id, app, result, detail, at)
       select source, delivery_id, app, result, detail, at
         from jsonb_populate_recordset(null::deliveries, ${JSON.stringify(deliveries.map(rowOfDelivery))}::jsonb)
           with ordinality as d
         order by d.ordinality
-      on conflict (source, app, delivery_id) where result = 'accepted' do nothing
+      ${onConflict}
       returning source, app, delivery_id, result
     ),
     fresh as (
@@ -113,7 +115,64 @@ export async function writeIntake(
       coalesce((select json_agg(l) from landed l), '[]'::json) as landed,
       coalesce((select json_agg(x) from replaced x), '[]'::json) as replaced,
       coalesce((select json_agg(w) from written w), '[]'::json) as written
-  `.execute(db);
-  const row = rows[0]!;
-  return { allNew: row.ok, landed: row.landed, replaced: row.replaced, written: row.written };
+  `;
+}
+
+interface WrittenRow {
+  ok: boolean;
+  landed: LandedDelivery[];
+  replaced: IntakeWritten['replaced'];
+  written: unknown[];
+}
+
+const written = (row: WrittenRow): IntakeWritten => ({
+  allNew: row.ok,
+  landed: row.landed,
+  replaced: row.replaced,
+  written: row.written,
+});
+
+/** The statement inside a transaction the caller holds (the general path's second step). */
+export async function writeIntake(
+  db: Kysely<Database>,
+  deliveries: readonly DeliveryRecord[],
+  plan: EnqueuePlan,
+): Promise<IntakeWritten> {
+  const { rows } = await intakeStatement(db, deliveries, plan, 'skip').execute(db);
+  return written(rows[0]!);
+}
+
+/**
+ * The whole intake in one round trip: begin, the locks, the statement and commit as one
+ * script (the parameters inlined as literals: a script has none). A replay fails it with a
+ * unique violation, rolled back; the caller then takes the general path, which tells
+ * replays apart. Each statement of a script takes its own snapshot, so the statement sees
+ * every commit made before the locks were granted, as in inLockedTransaction.
+ */
+export async function intakeInOneTrip(
+  db: Kysely<Database>,
+  script: (text: string) => Promise<ScriptResult[]>,
+  keys: readonly string[],
+  deliveries: readonly DeliveryRecord[],
+  plan: EnqueuePlan,
+): Promise<IntakeWritten> {
+  const statement = intakeStatement(db, deliveries, plan, 'fail').compile(db);
+  const results = await script(
+    [beginWithLocksSql(keys), inlined(statement.sql, statement.parameters), 'commit'].join('; '),
+  );
+  if (results.at(-1)?.command !== 'COMMIT')
+    throw new Error('the intake transaction was rolled back by PostgreSQL');
+  return written(results.at(-2)!.rows[0] as WrittenRow);
+}
+
+/** A compiled statement's $n placeholders replaced by their values as SQL literals. */
+function inlined(text: string, parameters: readonly unknown[]): string {
+  return text.replace(/\$(\d+)\b/g, (_, n: string) => {
+    const value = parameters[Number(n) - 1];
+    if (value === null || value === undefined) return 'null';
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+    if (typeof value === 'boolean') return String(value);
+    if (typeof value === 'string') return literal(value);
+    throw new Error(`cannot inline a parameter of type ${typeof value}`);
+  });
 }
