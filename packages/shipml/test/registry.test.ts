@@ -257,7 +257,7 @@ describe('registry authentication', () => {
     await expect(anonymous).rejects.toSatisfy(
       (e: RegistryError) =>
         e.registryCodes.includes('UNAUTHORIZED') &&
-        /unauthorized with the credentials from no credentials \(anonymous\)/.test(e.message),
+        /unauthorized without credentials \(anonymous\)/.test(e.message),
     );
 
     const env = {
@@ -378,7 +378,7 @@ describe('registry token auth (Docker token spec, as ACR and most hosted registr
       ref,
     );
     await expect(wrong).rejects.toThrow(
-      /token service rejected the credentials from environment \(SHIPML_REGISTRY_USERNAME\/SHIPML_REGISTRY_PASSWORD\)/,
+      /token service refused a token with the credentials from environment \(SHIPML_REGISTRY_USERNAME\/SHIPML_REGISTRY_PASSWORD\)/,
     );
   });
 });

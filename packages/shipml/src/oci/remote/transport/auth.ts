@@ -4,12 +4,11 @@ import {
   type RegistryCredential,
 } from '../credentials.js';
 import { basicAuthorization } from './basic.js';
+import { ANONYMOUS } from './errors.js';
 import { BearerTokens } from './bearer.js';
 import type { HttpClient } from './http.js';
 import { parseChallenge, type Challenge, type Pinger } from './ping.js';
 import { header, type RegistryRequest, type RegistryResponse, type Send } from './types.js';
-
-const ANONYMOUS = 'no credentials (anonymous)';
 
 /**
  * Answers the registry's challenge: nothing, Basic, or a Bearer token per scope. The challenge

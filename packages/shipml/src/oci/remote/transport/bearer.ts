@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AuthenticationError, ExternalServiceError } from '../../../core/errors.js';
 import type { RegistryCredential } from '../credentials.js';
 import { basicAuthorization } from './basic.js';
-import { safeJson } from './errors.js';
+import { credentialsWords, safeJson } from './errors.js';
 import type { HttpClient } from './http.js';
 import type { RegistryResponse } from './types.js';
 
@@ -89,7 +89,7 @@ export class BearerTokens {
     const text = await res.body.text();
     if (res.status === 401 || res.status === 403) {
       throw new AuthenticationError(
-        `registry ${this.registry}: the token service rejected the credentials from ${source} (HTTP ${res.status})`,
+        `registry ${this.registry}: the token service refused a token ${credentialsWords(source)} (HTTP ${res.status})`,
         {
           hint: 'check the registry credentials (docker login, or SHIPML_REGISTRY_USERNAME/PASSWORD)',
           status: res.status,

@@ -19,6 +19,17 @@ const ErrorsSchema = z.object({
  * request does not expect becomes a RegistryError carrying the registry's codes.
  * `credentialSource` names where the credentials came from (never the secret).
  */
+
+/** What a request sent when it had no credentials to send (the Authenticator's source then). */
+export const ANONYMOUS = 'no credentials (anonymous)';
+
+/** "with the credentials from SOURCE", or "without credentials (anonymous)" when there were none. */
+export function credentialsWords(source: string, preposition = 'with'): string {
+  return source === ANONYMOUS
+    ? 'without credentials (anonymous)'
+    : `${preposition} the credentials from ${source}`;
+}
+
 export function checkErrors(next: Send, registry: string, credentialSource: () => string): Send {
   return async (req) => {
     const res = await next(req);
@@ -47,7 +58,7 @@ export async function registryErrorOf(
   const what = `registry ${registry}: ${req.method} ${redactQuery(req.path)}`;
   if (res.status === 401) {
     return new RegistryError(
-      `${what} unauthorized with the credentials from ${credentialSource} (${detail})`,
+      `${what} unauthorized ${credentialsWords(credentialSource)} (${detail})`,
       {
         retryable: false,
         status: 401,
@@ -58,7 +69,7 @@ export async function registryErrorOf(
   }
   if (res.status === 403) {
     return new RegistryError(
-      `${what} denied for the credentials from ${credentialSource} (${detail})`,
+      `${what} denied ${credentialsWords(credentialSource, 'for')} (${detail})`,
       { retryable: false, status: 403, registryCodes: codes.length ? codes : ['DENIED'] },
     );
   }
