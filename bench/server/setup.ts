@@ -175,7 +175,7 @@ export async function until<T>(
   }
 }
 
-export const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'superseded', 'interrupted']);
+export { FINAL_STATUSES as FINAL } from '../../packages/shipml/src/server/store/types.js';
 
 /** A change to the built code (so the skip rule cannot reuse an earlier image). */
 export const codeChange = (i: number | string) => ({

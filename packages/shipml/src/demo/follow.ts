@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExternalServiceError } from '../core/errors.js';
 import type { RunReport } from '../pipeline/types.js';
+import { FINAL_STATUSES as FINAL } from '../server/store/types.js';
 
 export interface ApiRun {
   id: string;
@@ -14,8 +15,6 @@ export interface ApiRun {
   cause: { trigger: string; source: string; detail?: string };
   report?: RunReport;
 }
-
-const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'superseded', 'interrupted']);
 
 export interface Api {
   get<T>(path: string): Promise<T>;

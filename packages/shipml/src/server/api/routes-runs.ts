@@ -2,7 +2,7 @@
 import type { z } from 'zod';
 import { NotFoundError } from '../../core/errors.js';
 import type { Service } from '../service.js';
-import type { RunRecord } from '../store/types.js';
+import { FINAL_STATUSES as FINAL, type RunRecord } from '../store/types.js';
 import { route, type Route } from './route.js';
 import {
   AppParams,
@@ -21,8 +21,6 @@ import {
 export function runView(run: RunRecord): z.input<typeof RunSchema> {
   return JSON.parse(JSON.stringify(run)) as z.input<typeof RunSchema>;
 }
-
-export const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'superseded', 'interrupted']);
 
 export function runRoutes(service: Service): Route[] {
   const { store } = service;

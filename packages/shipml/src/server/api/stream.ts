@@ -10,7 +10,7 @@ import { NotFoundError } from '../../core/errors.js';
 import type { Service } from '../service.js';
 import type { TokenRecord, TokenScope } from '../store/types.js';
 import { RunParams } from './schemas.js';
-import { FINAL } from './routes-runs.js';
+import { FINAL_STATUSES as FINAL } from '../store/types.js';
 
 type Guard = (req: FastifyRequest, scope: TokenScope) => Promise<TokenRecord>;
 

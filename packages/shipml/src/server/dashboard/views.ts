@@ -13,7 +13,7 @@ import {
 } from './html.js';
 import { BASE } from './layout.js';
 
-export const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'superseded', 'interrupted']);
+export { FINAL_STATUSES as FINAL } from '../store/types.js';
 
 export const appUrl = (app: string) => `${BASE}/apps/${encodeURIComponent(app)}`;
 export const runUrl = (id: string) => `${BASE}/runs/${encodeURIComponent(id)}`;

@@ -34,6 +34,11 @@ export const RUN_STATUSES = [
   'interrupted',
 ] as const;
 
+/** The statuses a run ends in: every one but queued and running. */
+export const FINAL_STATUSES: ReadonlySet<string> = new Set<RunStatus>(
+  RUN_STATUSES.filter((s) => s !== 'queued' && s !== 'running'),
+);
+
 /** Why a run ran: recorded with every run, shown by the API and the dashboard. */
 export interface RunCause {
   /** The pipeline's trigger vocabulary. */
