@@ -20,9 +20,36 @@ const SDKS =
 const LAZY =
   /\/node_modules\/(zod|yaml|listr2|cli-progress|tar-stream)\/|\/dist\/(config|model-store|deploy|builders|pipeline|oci|attest|init|runners|server|demo)\/|\/dist\/cli\/(?!(main|commands|output)\.js$)[\w-]+\.js$/;
 
+/**
+ * The CLI is a bundle (scripts/bundle.mjs): dist/cli/main.js and chunks in dist/cli-chunks/,
+ * with dist/cli-chunks/inputs.json naming the source modules and package files in each. A
+ * loaded bundle file stands for what went into it, under the path it has without the
+ * bundle (src/cli/build.ts: dist/cli/build.js; a package's file: its node_modules path), so
+ * the checks below mean the same for both builds.
+ */
+async function bundleInputs(): Promise<Map<string, string[]> | undefined> {
+  const file = join(pkg, 'dist', 'cli-chunks', 'inputs.json');
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const byOutput = JSON.parse(text) as Record<string, string[]>;
+  const inputs = new Map<string, string[]>();
+  for (const [output, sources] of Object.entries(byOutput))
+    inputs.set(
+      join(pkg, 'dist', output),
+      sources.map((s) =>
+        s.startsWith('src/')
+          ? join(pkg, 'dist', s.slice('src/'.length).replace(/\.ts$/, '.js'))
+          : join(pkg, s),
+      ),
+    );
+  return inputs;
+}
+
 let work: string;
+let bundled: Map<string, string[]> | undefined;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'shipml-loads-'));
+  bundled = await bundleInputs();
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -42,7 +69,12 @@ async function loadsOf(name: string, args: string[], exit = 0): Promise<string[]
     (err: { code?: number }) => err.code,
   );
   expect(code, args.join(' ')).toBe(exit);
-  return (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+  const loads = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+  return loads.flatMap((l) => {
+    const path = l.startsWith('file:') ? fileURLToPath(l) : l;
+    const inputs = bundled?.get(path);
+    return inputs ? [path, ...inputs] : [l];
+  });
 }
 
 const sdks = (loads: string[]) => [...new Set(loads.filter((l) => SDKS.test(l)))];
@@ -57,6 +89,20 @@ describe('entry points (built: npm run build)', () => {
     ]);
     expect(loads.some((l) => l.endsWith('/dist/index.js'))).toBe(true);
     expect(sdks(loads)).toEqual([]);
+  });
+
+  it('the bin is the bundle: `shipml --version` reads a handful of files, not hundreds', async () => {
+    expect(bundled, 'dist/cli-chunks/inputs.json (npm run build bundles the CLI)').toBeDefined();
+    expect(bundled!.get(join(pkg, 'dist', 'cli', 'main.js'))).toContain(
+      join(pkg, 'scripts', 'cli-entry.mjs'),
+    );
+    const loads = await loadsOf('version-files', ['dist/cli/main.js', '--version']);
+    const files = new Set(loads.filter((l) => l.startsWith('file:') || l.startsWith('/')));
+    const read = [...files].filter((l) =>
+      bundled!.has(l.startsWith('file:') ? fileURLToPath(l) : l),
+    );
+    expect(read.length).toBeGreaterThan(0);
+    expect(read.length).toBeLessThan(10);
   });
 
   it('`shipml --version` loads none of them either', async () => {

@@ -4,7 +4,7 @@ import { ConfigError } from '../core/errors.js';
 import type { RegistryAccess } from '../oci/locations.js';
 import type { ConfigPatch } from '../oci/mutate.js';
 import type { BuildConfig } from './config-schema.js';
-import { gitInfo } from './git.js';
+import { gitInfo, type GitInfo } from './git.js';
 import { layerCache } from './layer-cache.js';
 import type { ModelLayerInput } from './model-layer.js';
 import { imageBuilders } from './registry.js';
@@ -22,6 +22,11 @@ export interface ProjectBuildInput {
   sourceDateEpoch?: number | undefined;
   /** Output lines of the tools the builder runs (BuildKit's). */
   onLog?: ((line: string) => void) | undefined;
+  /**
+   * The git facts of {@link appDirOf}'s directory, if the caller started reading them
+   * already (while it resolved the model); else they are read here.
+   */
+  git?: Promise<GitInfo | undefined> | undefined;
 }
 
 /**
@@ -33,20 +38,30 @@ export async function buildProject(
 ): Promise<BuildResult & { model: ModelLayerInput | undefined }> {
   const where = input.configFile ?? 'shipml.yaml';
   const build = buildSection(input.config, input.configFile);
-  const root = input.configFile ? dirname(input.configFile) : input.cwd;
-  const appDir = resolve(root, build.context);
+  const appDir = appDirOf(input.config, input.configFile, input.cwd);
   // Widened to the contract: the config schema paired these options with this builder.
   const descriptor: BuilderDescriptor = imageBuilders.get(build.kind, `${where}: build.kind`);
-  const builder = await descriptor.open();
+  // git runs in its own processes while the builder's modules load.
+  const git = input.git ?? gitInfo(appDir);
+  git.catch(() => undefined); // awaited below, after the builder's modules
+  let builder: Awaited<ReturnType<BuilderDescriptor['open']>>;
+  let options: ReturnType<BuilderDescriptor['optionsSchema']['parse']>;
+  try {
+    builder = await descriptor.open();
+    // The builder's own keys of `build:` (an object schema drops the shared ones).
+    options = descriptor.optionsSchema.parse(build);
+  } catch (err) {
+    await git.catch(() => undefined); // no git process outlives the build
+    throw err;
+  }
   const models = input.model ? [input.model] : [];
   const result = await builder.build({
     appDir,
-    // The builder's own keys of `build:` (an object schema drops the shared ones).
-    options: descriptor.optionsSchema.parse(build),
+    options,
     where: `${where}: build`,
     config: imageConfig(build),
     models,
-    git: await gitInfo(appDir),
+    git: await git,
     sourceDateEpoch: input.sourceDateEpoch,
     blobs: layerCache(input.cacheDir),
     registry: input.registry,
@@ -55,6 +70,16 @@ export async function buildProject(
     onLog: input.onLog,
   });
   return { ...result, model: input.model };
+}
+
+/** The directory the app is built from: `build.context`, relative to shipml.yaml. */
+export function appDirOf(
+  config: ShipmlConfig,
+  configFile: string | undefined,
+  cwd: string,
+): string {
+  const root = configFile ? dirname(configFile) : cwd;
+  return resolve(root, buildSection(config, configFile).context);
 }
 
 /** The `build:` section of the config; a ConfigError when there is none. */

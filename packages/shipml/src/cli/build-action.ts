@@ -1,5 +1,6 @@
 import { resolveModelInput } from '../builders/model-input.js';
-import { buildProject, buildSection } from '../builders/project.js';
+import { gitInfo } from '../builders/git.js';
+import { appDirOf, buildProject, buildSection } from '../builders/project.js';
 import { defaultTags } from '../builders/provenance.js';
 import { ConfigError } from '../core/errors.js';
 import { parseLocation, type ImageLocation, type WriteResult } from '../oci/locations.js';
@@ -25,6 +26,12 @@ export async function build(ctx: CliContext, flags: BuildFlags): Promise<void> {
 
   const started = Date.now();
   buildSection(loaded.config, loaded.file); // before the model: a config without one fails first
+  // git's processes run while the model store answers (buildProject awaits them), and the
+  // registry client's HTTP stack loads meanwhile: the CPU is idle while git runs.
+  const git = gitInfo(appDirOf(loaded.config, loaded.file, ctx.cwd));
+  git.catch(() => undefined); // a model that fails to resolve is the error to report
+  if (flags.push || !loaded.config.build?.base?.startsWith('oci:'))
+    import('undici').catch(() => undefined);
   const model = await resolveModelInput({
     config: loaded.config,
     repo,
@@ -32,6 +39,9 @@ export async function build(ctx: CliContext, flags: BuildFlags): Promise<void> {
     registry: target,
     cacheDir,
     signal: ctx.signal,
+  }).catch(async (err: unknown) => {
+    await git.catch(() => undefined); // no git process outlives the command
+    throw err;
   });
   const result = await buildProject({
     config: loaded.config,
@@ -41,6 +51,7 @@ export async function build(ctx: CliContext, flags: BuildFlags): Promise<void> {
     cacheDir,
     registry: target,
     sourceDateEpoch: epoch,
+    git,
   });
   const built = Date.now();
 

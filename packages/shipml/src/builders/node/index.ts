@@ -35,7 +35,9 @@ export const nodeBuilder: ImageBuilder<NodeBuilderOptions> = {
       throw new ConfigError(
         `${input.where}.base: the node builder needs a base image (a registry reference or oci:DIR)`,
       );
-    const base = await readImage(parseLocation(options.base), input.registry);
+    // The base comes over the network while the app's files are walked and hashed.
+    const reading = readImage(parseLocation(options.base), input.registry);
+    reading.catch(() => undefined); // awaited first below: its failure is the one reported
     // File times inside layers are fixed (as Jib does): a commit that leaves the files alone
     // leaves the layers alone. SOURCE_DATE_EPOCH, when set, is honoured for the app's files.
     // The commit time goes where it means something: the image's `created`.
@@ -48,30 +50,39 @@ export const nodeBuilder: ImageBuilder<NodeBuilderOptions> = {
     const workdir = posix.normalize(`/${options.workdir}`);
     const appended: AppendedLayer[] = [];
     const report: BuiltLayer[] = [];
-    /** A compressed layer, built unless cached; recorded in the image and the report. */
-    const add = async (
-      kind: 'dependencies' | 'app',
-      entries: TarEntry[],
-      mtime: Date,
-      createdBy: string,
-    ) => {
-      const built = await cachedLayer(kind, entries, { blobs: input.blobs, mtime, compress: true });
+    /** A compressed layer, built unless cached. */
+    const layer = async (kind: 'dependencies' | 'app', entries: TarEntry[], mtime: Date) => ({
+      kind,
+      ...(await cachedLayer(kind, entries, { blobs: input.blobs, mtime, compress: true })),
+    });
+    /** Recorded in the image and the report, in the image's layer order. */
+    const add = (built: Awaited<ReturnType<typeof layer>>, createdBy: string) => {
       const { digest, size } = built.layer;
       appended.push({ layer: built.layer, createdBy });
-      report.push({ kind, digest, size, status: built.cached ? 'cached' : 'built' });
+      report.push({ kind: built.kind, digest, size, status: built.cached ? 'cached' : 'built' });
     };
 
-    // The image runs on the base's platform, whatever machine ran npm ci or runs this build.
-    const platform = options.prunePlatforms === false ? undefined : nodePlatformOf(base.config);
-    const deps = await productionDependencies(input.appDir, workdir, { platform });
-    if (deps.length > 0)
-      await add('dependencies', deps, FIXED_LAYER_TIME, 'shipml: production node_modules');
-    const app = await collectEntries(input.appDir, {
+    const appLayer = collectEntries(input.appDir, {
       target: workdir,
       include: options.include,
       exclude: (rel) => ALWAYS_EXCLUDED.has(rel.split('/')[0]!),
-    });
-    await add('app', app, appMtime, 'shipml: app');
+    }).then((app) => layer('app', app, appMtime));
+    appLayer.catch(() => undefined); // awaited after the base and the dependencies
+    const version = appVersion(input.appDir);
+    let base: Awaited<typeof reading>;
+    try {
+      base = await reading;
+      // The image runs on the base's platform, whatever machine ran npm ci or runs this build.
+      const platform = options.prunePlatforms === false ? undefined : nodePlatformOf(base.config);
+      const deps = await productionDependencies(input.appDir, workdir, { platform });
+      if (deps.length > 0)
+        add(await layer('dependencies', deps, FIXED_LAYER_TIME), 'shipml: production node_modules');
+    } catch (err) {
+      // The first failure is the one reported, once the app layer no longer writes the cache.
+      await appLayer.catch(() => undefined);
+      throw err;
+    }
+    add(await appLayer, 'shipml: app');
 
     return finishImage(base, {
       appended,
@@ -79,7 +90,7 @@ export const nodeBuilder: ImageBuilder<NodeBuilderOptions> = {
       models: input.models,
       git: input.git,
       created,
-      version: await appVersion(input.appDir),
+      version: await version,
       config: { ...input.config, workdir },
       builderEnv: { NODE_ENV: 'production' },
       base: { name: options.base, digest: base.digest },
