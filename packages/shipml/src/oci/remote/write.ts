@@ -25,13 +25,15 @@ export interface PushResult {
   mountFallbacks: string[];
 }
 
-/** A tag that is meant to move (always re-pointed): not checked before the PUT. */
+/** A tag that is meant to move: its moves are not reported. */
 const MOVING_TAGS: ReadonlySet<string> = new Set(['latest']);
 
 /**
  * Pushes an image: every blob the registry lacks (HEAD first; a cross-repository mount
  * when the layer came from the same registry; else an upload), a few in parallel, then the
  * manifest under each tag LAST, so a failed push never leaves a tag pointing at missing blobs.
+ * When every tag already names this manifest (nothing changed), nothing more is sent: the
+ * registry took the manifest only once it held all of its blobs.
  */
 export async function pushImage(
   client: RegistryClient,
@@ -60,6 +62,19 @@ export async function pushImage(
     open: () => import('node:stream').then(({ Readable }) => Readable.from([image.rawConfig])),
   };
   const blobs = dedupe([...image.layers, configBlob]);
+  const tags = options.tags?.length ? options.tags : [target.tag ?? image.digest];
+  // Where each tag points now (one HEAD each, in parallel): to skip a push that changes
+  // nothing, and to report a tag that moves.
+  const previous = await Promise.all(
+    tags.map((tag) => client.manifestDigest(repository, tag, options.signal)),
+  );
+  if (previous.every((digest) => digest === image.digest)) {
+    for (const blob of blobs) {
+      result.blobs.exists++;
+      options.progress?.blob?.({ digest: blob.digest, size: blob.size, action: 'exists' });
+    }
+    return result;
+  }
 
   const pushBlob = async (blob: Layer): Promise<void> => {
     if ((await client.blobSize(repository, blob.digest, options.signal)) === blob.size) {
@@ -96,14 +111,11 @@ export async function pushImage(
   };
   await forEachLimit(blobs, options.concurrency ?? 3, pushBlob);
 
-  const tags = options.tags?.length ? options.tags : [target.tag ?? image.digest];
-  for (const tag of tags) {
-    // One HEAD before the PUT: where the tag pointed, to report a tag that moves.
-    const previous = MOVING_TAGS.has(tag)
-      ? undefined
-      : await client.manifestDigest(repository, tag, options.signal);
+  for (const [i, tag] of tags.entries()) {
     await client.putManifest(repository, tag, image.rawManifest, image.mediaType, options.signal);
-    if (previous && previous !== image.digest) result.movedTags.push({ tag, previous });
+    const before = previous[i];
+    if (before && before !== image.digest && !MOVING_TAGS.has(tag))
+      result.movedTags.push({ tag, previous: before });
   }
   return result;
 }
