@@ -492,7 +492,7 @@ startup() {
   done
   printf '%s\n' "${samples[@]}" | sort -n | sed -n 2p
 }
-SDKS="await import('@aws-sdk/client-s3'); await import('@aws-sdk/lib-storage'); await import('@azure/storage-blob')"
+SDKS="await import('@aws-sdk/client-s3'); await import('@azure/storage-blob')"
 {
   echo "model_mib=$MODEL_MIB"
   echo "step_timeout=$STEP_TIMEOUT"

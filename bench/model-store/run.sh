@@ -13,6 +13,8 @@
 #   BENCH_BUILD=1       run `npm run build` first even if dist/ exists
 #   BENCH_RESULTS       JSON report path (default bench/model-store/results/latest.json)
 #   SHIPML_BENCH_CACHE  where the Python venv for the baselines lives (default ~/.cache/shipml-bench)
+#   BENCH_CLI           the ShipML CLI to measure (default packages/shipml/dist/cli/main.js), e.g.
+#                       another build of the tree, to compare before and after a change
 #
 # Prints a table on stdout, progress on stderr. Exit status 0 only if every step succeeded
 # and every downloaded copy is byte-identical to the source.
@@ -27,7 +29,7 @@ STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-600}
 RESULTS=${BENCH_RESULTS:-$HERE/results/latest.json}
 CACHE=${SHIPML_BENCH_CACHE:-$HOME/.cache/shipml-bench}
 VENV=$CACHE/venv
-CLI=$ROOT/packages/shipml/dist/cli/main.js
+CLI=${BENCH_CLI:-$ROOT/packages/shipml/dist/cli/main.js}
 SERVICES_ENV=$ROOT/.shipml/services/env
 MODEL=bench-model
 
@@ -87,6 +89,7 @@ if [ ! -x /usr/bin/time ]; then
 fi
 /usr/bin/time -f %M -o /dev/null true 2>/dev/null || die "/usr/bin/time is not GNU time (need -f %M)"
 
+[ -z "${BENCH_CLI:-}" ] || [ -f "$CLI" ] || die "BENCH_CLI=$CLI does not exist"
 if [ "${BENCH_BUILD:-0}" = 1 ] || [ ! -f "$CLI" ]; then
   log "building ShipML (npm run build)"
   (cd "$ROOT" && bounded npm run build --silent) || die "npm run build failed"

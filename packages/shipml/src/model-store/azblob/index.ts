@@ -12,6 +12,7 @@ import type { StoreContext } from '../context.js';
 import { classifyStoreFailure } from '../service-errors.js';
 import { SmallReads, type ConditionalRead } from '../small-reads.js';
 import type { ModelStore, ObjectInfo, OpOptions, TransferOptions, WriteOptions } from '../types.js';
+import { planBlocks } from './block-plan.js';
 import type { AzblobStoreOptions } from './schema.js';
 
 /**
@@ -133,24 +134,20 @@ export class AzblobModelStore extends SmallReads implements ModelStore {
   async upload(
     key: string,
     source: Readable,
-    _size: number,
+    size: number,
     options: TransferOptions = {},
   ): Promise<void> {
     const blob = this.container.getBlockBlobClient(this.key(key));
+    const plan = planBlocks(size, this.options);
     try {
       await this.limited(options.signal, (limit) =>
-        blob.uploadStream(
-          source,
-          this.options.blockSizeMiB * 1024 * 1024,
-          this.options.concurrency,
-          {
-            abortSignal: limit.signal,
-            onProgress: (p) => {
-              limit.poke();
-              options.onProgress?.(p.loadedBytes);
-            },
+        blob.uploadStream(source, plan.blockSize, plan.buffers, {
+          abortSignal: limit.signal,
+          onProgress: (p) => {
+            limit.poke();
+            options.onProgress?.(p.loadedBytes);
           },
-        ),
+        }),
       );
     } catch (err) {
       throw this.fail(err, `upload ${key}`);

@@ -12,10 +12,10 @@ export const AzblobStoreOptionsSchema = z
     connectionString: z.string().min(1).optional(),
     accountKey: z.string().min(1).optional(),
     sasToken: z.string().min(1).optional(),
-    /** Block size for uploads, in MiB. */
-    blockSizeMiB: z.number().int().min(1).max(4000).default(8),
-    /** Blocks in flight at once; memory is about blockSizeMiB × concurrency. */
-    concurrency: z.number().int().min(1).max(64).default(4),
+    /** Block size for uploads, in MiB (default 8; raised for files over ~380 GiB, Azure's 50,000 blocks). */
+    blockSizeMiB: z.number().int().min(1).max(4000).optional(),
+    /** Block buffers (default 6; the SDK sends three quarters of them at once); memory is about blockSizeMiB × concurrency. */
+    concurrency: z.number().int().min(1).max(64).optional(),
   })
   .strict();
 export type AzblobStoreOptions = z.infer<typeof AzblobStoreOptionsSchema>;

@@ -6,21 +6,22 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Readable } from 'node:stream';
-import { NotFoundError } from '../../core/errors.js';
+import { NotFoundError, ShipmlError } from '../../core/errors.js';
 import { classifyStoreFailure } from '../service-errors.js';
 import type { StoreContext } from '../context.js';
 import { SmallReads, type ConditionalRead } from '../small-reads.js';
 import type { ModelStore, ObjectInfo, OpOptions, TransferOptions, WriteOptions } from '../types.js';
 import { withoutNodeVersionWarning } from './quiet-client.js';
+import { uploadObject } from './multipart.js';
+import { planParts } from './part-plan.js';
 import type { S3StoreOptions } from './schema.js';
 
 /**
  * Amazon S3 and S3-compatible servers. Conditional writes use S3's If-None-Match / If-Match
  * on PutObject (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html).
- * Large files go through lib-storage's parallel multipart upload with bounded memory.
+ * Large files go up as parallel multipart uploads with bounded memory (multipart.ts).
  * The SDK retries throttling, 5xx and network failures with backoff; we set how often.
  */
 export class S3ModelStore extends SmallReads implements ModelStore {
@@ -70,6 +71,8 @@ export class S3ModelStore extends SmallReads implements ModelStore {
   }
 
   private fail(err: unknown, operation: string): Error {
+    // Ours already (the upload's own checks): as it is.
+    if (err instanceof ShipmlError) return err;
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
     return classifyStoreFailure(
       err,
@@ -132,22 +135,21 @@ export class S3ModelStore extends SmallReads implements ModelStore {
     size: number,
     options: TransferOptions = {},
   ): Promise<void> {
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: this.key(key), Body: source, ContentLength: size },
-      partSize: partSizeFor(size, this.options.partSizeMiB),
-      queueSize: this.options.queueSize,
-      leavePartsOnError: false,
-    });
-    upload.on('httpUploadProgress', (p) => options.onProgress?.(p.loaded ?? 0));
-    const abort = (): void => void upload.abort().catch(() => undefined);
-    options.signal?.addEventListener('abort', abort, { once: true });
+    const plan = planParts(size, this.options);
     try {
-      await upload.done();
+      await uploadObject(
+        this.client,
+        { Bucket: this.bucket, Key: this.key(key) },
+        source,
+        size,
+        plan,
+        {
+          signal: options.signal,
+          onProgress: options.onProgress,
+        },
+      );
     } catch (err) {
       throw this.fail(err, `upload ${key}`);
-    } finally {
-      options.signal?.removeEventListener('abort', abort);
     }
   }
 
@@ -202,15 +204,6 @@ export class S3ModelStore extends SmallReads implements ModelStore {
       }
     }
   }
-}
-
-/**
- * The configured part size, raised only when a file would otherwise need more than S3's
- * 10,000 parts. Memory in flight is about partSize × queueSize, so small parts keep RSS low.
- */
-function partSizeFor(size: number, configuredMiB: number): number {
-  const MiB = 1024 * 1024;
-  return Math.max(configuredMiB * MiB, Math.ceil(size / 9_500 / MiB) * MiB);
 }
 
 /**

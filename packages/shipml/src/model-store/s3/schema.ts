@@ -12,10 +12,10 @@ export const S3StoreOptionsSchema = z
     accessKeyId: z.string().min(1).optional(),
     secretAccessKey: z.string().min(1).optional(),
     sessionToken: z.string().min(1).optional(),
-    /** Part size for multipart uploads, in MiB (5..5120; raised automatically for files over ~75 GiB). */
-    partSizeMiB: z.number().int().min(5).max(5120).default(8),
-    /** Parts in flight at once; memory is about partSizeMiB × queueSize. */
-    queueSize: z.number().int().min(1).max(64).default(4),
+    /** Part size for multipart uploads, in MiB (5..5120; default 8, raised for files over ~75 GiB). */
+    partSizeMiB: z.number().int().min(5).max(5120).optional(),
+    /** Parts in flight at once (default: up to 6, fewer for larger parts); buffers hold partSizeMiB × (queueSize + 1). */
+    queueSize: z.number().int().min(1).max(64).optional(),
   })
   .strict()
   .refine((o) => (o.accessKeyId === undefined) === (o.secretAccessKey === undefined), {
