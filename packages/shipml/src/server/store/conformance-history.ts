@@ -153,28 +153,26 @@ export const historyCases: StoreCases = (store, others) => {
     // PostgreSQL's intake sends its values inlined as literals (postgres/intake.ts).
     const app = uniqueApp();
     const odd = `it's a "test" \\ \\' $1 $2::text -- ; commit; ünïcødé 🚀 \n end`;
-    const [result] = await Promise.all([
-      store().receive({
-        delivery: {
-          source: 'generic',
-          id: `${odd}-id`,
-          app,
-          result: 'accepted',
-          detail: odd,
-          at: at(0),
-        },
-        requests: [
-          request(app, {
-            branch: odd,
-            cause: { trigger: 'commit', source: 'generic', pusher: odd },
-          }),
-        ],
-      }),
-    ]);
-    expect(result!.delivery).toBe('new');
+    const result = await store().receive({
+      delivery: {
+        source: 'generic',
+        id: `${odd}-id`,
+        app,
+        result: 'accepted',
+        detail: odd,
+        at: at(0),
+      },
+      requests: [
+        request(app, {
+          branch: odd,
+          cause: { trigger: 'commit', source: 'generic', pusher: odd },
+        }),
+      ],
+    });
+    expect(result.delivery).toBe('new');
     const [listed] = await store().listDeliveries({ app });
     expect(listed).toMatchObject({ id: `${odd}-id`, detail: odd });
-    const run = await store().getRun(result!.queued[0]!.run.id);
+    const run = await store().getRun(result.queued[0]!.run.id);
     expect(run).toMatchObject({ branch: odd, cause: { pusher: odd } });
   });
 
