@@ -84,6 +84,23 @@ const dynamicCommonJs = {
   },
 };
 
+/**
+ * zod's `z` is a namespace object, which esbuild cannot tree-shake: every locale zod ships
+ * (~60 of them, 340 kB of source, a quarter of what a command loads) would be compiled by
+ * every command, for error messages the CLI only ever gives in English. `z.locales` in the
+ * bundle holds English alone; zod's default (`z.config(en())`, in its schemas.js) is unchanged.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: 'export { default as en } from "./en.js";\n',
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 /** A .cjs file, or a .js one whose nearest package.json does not say `"type": "module"`. */
 async function isCommonJs(file) {
   if (file.endsWith('.cjs')) return true;
@@ -113,7 +130,7 @@ const result = await build({
   platform: 'node',
   target: 'node20.19',
   external: EXTERNAL,
-  plugins: [dynamicCommonJs],
+  plugins: [dynamicCommonJs, zodEnglishOnly],
   // CommonJS packages in an ES module bundle call require() for node's built-ins.
   banner: {
     js: "import { createRequire as __shipmlCreateRequire } from 'node:module'; const require = __shipmlCreateRequire(import.meta.url);",

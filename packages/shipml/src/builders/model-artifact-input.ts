@@ -16,7 +16,7 @@ import { ConfigError } from '../core/errors.js';
 import { canonicalFiles, modelDigest } from '../model-store/manifest.js';
 import { validateName } from '../model-store/names.js';
 import { hexOf } from '../oci/digest.js';
-import type { RegistryAccess } from '../oci/locations.js';
+import { registryClientFor, type RegistryAccess } from '../oci/locations.js';
 import { MODEL_LAYER_FORMAT } from '../oci/model-layer.js';
 import { extractModelArtifact, type ExtractedFile } from '../oci/modelpack/extract.js';
 import {
@@ -25,7 +25,6 @@ import {
   readModelArtifact,
   type ModelArtifact,
 } from '../oci/modelpack/read.js';
-import { RegistryClient } from '../oci/remote/client.js';
 import { DEFAULT_MODEL_ROOT, type ModelLayerInput } from './model-layer.js';
 
 /** True for a model reference that names a registry artifact. */
@@ -42,7 +41,7 @@ export async function artifactModelInput(
   signal?: AbortSignal,
 ): Promise<ModelLayerInput> {
   const reference = parseModelArtifactReference(ref);
-  const client = new RegistryClient(reference.registry, access);
+  const client = registryClientFor(access, reference.registry);
   const artifact = await readModelArtifact(client, reference, signal);
   const name = artifact.shipml?.name ?? modelNameOf(artifact, reference.repository);
   const version = artifact.shipml?.version ?? reference.tag ?? artifact.digest.slice(7, 19);

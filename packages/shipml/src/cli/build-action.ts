@@ -17,7 +17,9 @@ export async function build(ctx: CliContext, flags: BuildFlags): Promise<void> {
     ? await openRepository(ctx, flags)
     : { repo: undefined, loaded: await loadCliConfig(ctx, flags) };
   const cacheDir = cacheDirOf(ctx, loaded);
-  const target = registryAccess(ctx, loaded, flags);
+  // One client per registry for the whole build: the base's read and the push share a ping
+  // and their connections.
+  const target = { ...registryAccess(ctx, loaded, flags), clients: new Map() };
   const epoch = ctx.env.SOURCE_DATE_EPOCH ? Number(ctx.env.SOURCE_DATE_EPOCH) : undefined;
   if (epoch !== undefined && !Number.isInteger(epoch))
     throw new ConfigError(
@@ -31,7 +33,9 @@ export async function build(ctx: CliContext, flags: BuildFlags): Promise<void> {
   const git = gitInfo(appDirOf(loaded.config, loaded.file, ctx.cwd));
   git.catch(() => undefined); // a model that fails to resolve is the error to report
   if (flags.push || !loaded.config.build?.base?.startsWith('oci:'))
-    import('undici').catch(() => undefined);
+    import('../oci/remote/transport/http.js')
+      .then(({ loadHttpStack }) => loadHttpStack())
+      .catch(() => undefined);
   const model = await resolveModelInput({
     config: loaded.config,
     repo,

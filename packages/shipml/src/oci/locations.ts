@@ -1,11 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { atomicWrite } from '../core/atomic.js';
 import { ConfigError } from '../core/errors.js';
-import { loadIntoEngine } from './docker/engine.js';
-import { writeDockerArchive } from './docker/archive.js';
 import type { Digest } from './digest.js';
 import type { OciImage } from './image.js';
-import { OciLayout } from './layout/index.js';
 import { RegistryClient } from './remote/client.js';
 import { pullImage } from './remote/read.js';
 import { formatReference, parseReference, type ImageReference } from './remote/reference.js';
@@ -50,6 +47,21 @@ export function parseLocation(value: string): ImageLocation {
 export interface RegistryAccess extends Omit<RegistryOptions, 'env'> {
   env: NodeJS.ProcessEnv;
   signal?: AbortSignal | undefined;
+  /**
+   * Registry clients by registry host, shared by the reads and writes of one command: one
+   * ping (one scheme probe, one challenge) and one set of connections per registry instead
+   * of one per read or write. Absent: every read and write opens its own client.
+   */
+  clients?: Map<string, RegistryClient> | undefined;
+}
+
+/** The client for `registry`: the command's shared one (see RegistryAccess.clients), or a new one. */
+export function registryClientFor(access: RegistryAccess, registry: string): RegistryClient {
+  const shared = access.clients?.get(registry);
+  if (shared) return shared;
+  const client = new RegistryClient(registry, access);
+  access.clients?.set(registry, client);
+  return client;
 }
 
 /** Reads an image from a registry or an OCI layout. */
@@ -58,10 +70,13 @@ export async function readImage(
   options: RegistryAccess,
 ): Promise<OciImage> {
   if (location.kind === 'registry')
-    return pullImage(new RegistryClient(location.ref.registry, options), location.ref, {
+    return pullImage(registryClientFor(options, location.ref.registry), location.ref, {
       signal: options.signal,
     });
-  if (location.kind === 'oci') return new OciLayout(location.dir).read(location.name);
+  if (location.kind === 'oci') {
+    const { OciLayout } = await import('./layout/index.js');
+    return new OciLayout(location.dir).read(location.name);
+  }
   throw new ConfigError(
     `images cannot be read from ${location.kind}; use a registry reference or oci:DIR`,
   );
@@ -83,7 +98,7 @@ export async function writeImage(
 ): Promise<WriteResult> {
   switch (location.kind) {
     case 'registry': {
-      const client = new RegistryClient(location.ref.registry, options);
+      const client = registryClientFor(options, location.ref.registry);
       const push = await pushImage(client, location.ref, image, {
         tags: tags.length ? tags : [location.ref.tag ?? 'latest'],
         signal: options.signal,
@@ -96,10 +111,12 @@ export async function writeImage(
       };
     }
     case 'oci': {
+      const { OciLayout } = await import('./layout/index.js');
       await new OciLayout(location.dir).write(image, location.name ?? tags[0]);
       return { digest: image.digest, reference: `oci:${location.dir}@${image.digest}` };
     }
     case 'docker-archive': {
+      const { writeDockerArchive } = await import('./docker/archive.js');
       // Written beside and renamed: an interrupted write never leaves a truncated archive.
       await atomicWrite(location.file, (temp) =>
         writeDockerArchive(image, createWriteStream(temp), tags),
@@ -109,6 +126,8 @@ export async function writeImage(
     case 'docker': {
       if (tags.length === 0)
         throw new ConfigError('loading into Docker needs a tag (--tag repo:tag)');
+      // The engine's client (dockerode, node:https) loads only for the engine: a push needs none.
+      const { loadIntoEngine } = await import('./docker/engine.js');
       await loadIntoEngine(image, tags, options.env);
       return { digest: image.digest, reference: `docker:${tags[0]}` };
     }

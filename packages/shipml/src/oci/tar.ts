@@ -3,7 +3,7 @@ import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
 import { isAbsolute, join, posix, resolve, sep } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { pack, type Header } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { ConfigError } from '../core/errors.js';
 
 /**
@@ -37,6 +37,8 @@ export async function writeTar(
   out: Writable,
   mtime: Date,
 ): Promise<void> {
+  // Loaded on first use: a build whose layers are all cached writes no tar at all.
+  const { pack } = await import('tar-stream');
   const tar = pack();
   const writing = pipeline(tar, out);
   writing.catch(() => undefined); // observed below

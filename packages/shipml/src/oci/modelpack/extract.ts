@@ -6,7 +6,6 @@ import { basename, dirname, join, posix } from 'node:path';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { extract } from 'tar-stream';
 import { ConfigError, IntegrityError, ShipmlError } from '../../core/errors.js';
 import { HashingStream } from '../../core/hash.js';
 import { normaliseTarget } from './layer.js';
@@ -77,6 +76,8 @@ async function extractLayer(
     return;
   }
   const unpack = layer.packing === 'tar' ? undefined : decompressor(layer.packing, what);
+  // tar-stream loads only when a layer is unpacked: a build that mounts its model never does.
+  const { extract } = await import('tar-stream');
   const body = await layer.open();
   const diff = new HashingStream();
   const tar = extract();

@@ -27,6 +27,8 @@ export interface PushResult {
 
 /** A tag that is meant to move: its moves are not reported. */
 const MOVING_TAGS: ReadonlySet<string> = new Set(['latest']);
+/** HEADs in flight at once while finding which blobs a push must send. */
+const CHECK_CONCURRENCY = 8;
 
 /**
  * Pushes an image: every blob the registry lacks (HEAD first; a cross-repository mount
@@ -76,12 +78,18 @@ export async function pushImage(
     return result;
   }
 
-  const pushBlob = async (blob: Layer): Promise<void> => {
-    if ((await client.blobSize(repository, blob.digest, options.signal)) === blob.size) {
-      result.blobs.exists++;
-      options.progress?.blob?.({ digest: blob.digest, size: blob.size, action: 'exists' });
+  // Which blobs the repository has: all asked at once (HEADs are cheap), so that a push of
+  // one new layer waits one round trip for them, not one per `concurrency` blobs.
+  const missing: Layer[] = [];
+  await forEachLimit(blobs, CHECK_CONCURRENCY, async (blob) => {
+    if ((await client.blobSize(repository, blob.digest, options.signal)) !== blob.size) {
+      missing.push(blob);
       return;
     }
+    result.blobs.exists++;
+    options.progress?.blob?.({ digest: blob.digest, size: blob.size, action: 'exists' });
+  });
+  const pushBlob = async (blob: Layer): Promise<void> => {
     const from = blob.source;
     if (from && from.registry === client.registry && from.repository !== repository) {
       const what = `layer ${blob.digest.slice(0, 19)}: mount from ${from.registry}/${from.repository}`;
@@ -109,7 +117,9 @@ export async function pushImage(
     result.uploadedBytes += blob.size;
     options.progress?.blob?.({ digest: blob.digest, size: blob.size, action: 'uploaded' });
   };
-  await forEachLimit(blobs, options.concurrency ?? 3, pushBlob);
+  // In the image's order (the blobs' order, whatever order the HEADs answered in).
+  missing.sort((a, b) => blobs.indexOf(a) - blobs.indexOf(b));
+  await forEachLimit(missing, options.concurrency ?? 3, pushBlob);
 
   for (const [i, tag] of tags.entries()) {
     await client.putManifest(repository, tag, image.rawManifest, image.mediaType, options.signal);

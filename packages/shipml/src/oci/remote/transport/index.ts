@@ -13,6 +13,7 @@ export {
   type RegistryOptions,
   type RegistryRequest,
   type RegistryResponse,
+  type ResponseBody,
   type Send,
 } from './types.js';
 

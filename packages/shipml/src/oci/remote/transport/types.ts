@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { RetryPolicy } from '../../../core/retry.js';
 
 /** How to reach one registry: trust, credentials, retries and timeouts. */
@@ -36,10 +35,18 @@ export interface RegistryRequest {
   once?: boolean;
 }
 
+/** A response's body: a stream of its bytes, or all of them at once (read it one way only). */
+export interface ResponseBody extends Readable {
+  text(): Promise<string>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  /** Reads and discards the body (so the connection can be reused); never rejects. */
+  dump(): Promise<void>;
+}
+
 export interface RegistryResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
+  body: ResponseBody;
   url: string;
 }
 
@@ -49,7 +56,7 @@ export interface RegistryResponse {
  */
 export type Send = (req: RegistryRequest) => Promise<RegistryResponse>;
 
-/** The first value of a response header (undici gives repeated headers as arrays). */
+/** The first value of a response header (repeated headers come as arrays). */
 export function header(headers: RegistryResponse['headers'], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
