@@ -26,28 +26,26 @@ const wanted = new Set(
     .map((s) => s.trim()),
 );
 
+// BENCH_INGEST=sqlite-one,postgres-many,…: only these ingestion rows (default all four).
+const ingestRows = process.env.BENCH_INGEST?.split(',').map((s) => s.trim());
+const ingest = (
+  backend: 'sqlite' | 'postgres',
+  branches: 'one' | 'many',
+): [string, () => Promise<Row>] => [
+  ingestRows && !ingestRows.includes(`${backend}-${branches}`) ? 'ingest-skipped' : 'ingest',
+  () => ingestion(backend, { seconds: INGEST_S, connections: CONNECTIONS, branches }),
+];
+
 const scenarios: Array<[string, () => Promise<Row>]> = [
   ['latency', () => claimLatency('sqlite', SAMPLES)],
   ['latency', () => claimLatency('postgres', SAMPLES)],
   ['burst', () => burst('sqlite')],
   ['burst', () => burst('postgres')],
   ['model', () => modelPublish(WATCH_S, 5)],
-  [
-    'ingest',
-    () => ingestion('sqlite', { seconds: INGEST_S, connections: CONNECTIONS, branches: 'one' }),
-  ],
-  [
-    'ingest',
-    () => ingestion('sqlite', { seconds: INGEST_S, connections: CONNECTIONS, branches: 'many' }),
-  ],
-  [
-    'ingest',
-    () => ingestion('postgres', { seconds: INGEST_S, connections: CONNECTIONS, branches: 'one' }),
-  ],
-  [
-    'ingest',
-    () => ingestion('postgres', { seconds: INGEST_S, connections: CONNECTIONS, branches: 'many' }),
-  ],
+  ingest('sqlite', 'one'),
+  ingest('sqlite', 'many'),
+  ingest('postgres', 'one'),
+  ingest('postgres', 'many'),
   ['workers', () => killWorkers(RUNS, KILL_EVERY_S, 600)],
 ];
 

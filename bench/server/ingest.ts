@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { defaultServiceStoreUrl } from '../../packages/shipml/src/server/store/registry.js';
 import { startProcess } from '../../packages/shipml/test/helpers/server-process.js';
+import { cpuSnapshot, cpuUse } from './cpu.js';
 import { bench, codeChange, delivery, HOOK_SECRET, log, type Backend } from './setup.js';
 import type { Row } from './scenarios.js';
 
@@ -53,12 +54,24 @@ export async function ingestion(
     file,
     { ...process.env, HOOK_SECRET },
     {
-      nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [],
+      nodeArgs: [
+        ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+        // Extra node options for the server process (experiments: --import a preload, ...).
+        ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ],
     },
   );
   try {
     const commit = await b.repo.commit(codeChange('ingest'));
+    // One branch: every delivery coalesces with the queued run (the usual push burst); many:
+    // each queues a run of its own branch. Signed before the run: autocannon shares the two
+    // cores with the server, and an HMAC and a JSON body per request were its CPU, not the
+    // server's.
+    const make = (i: number) =>
+      delivery(commit, `ingest-${i}`, options.branches === 'one' ? 'main' : `b${i % 1000}`);
+    const signed = Array.from({ length: 3000 * options.seconds }, (_, i) => make(i));
     let n = 0;
+    const before = cpuSnapshot(server.pid);
     const result = await autocannon({
       url: `${server.url}/hooks/app/generic`,
       connections: options.connections,
@@ -68,18 +81,13 @@ export async function ingestion(
           method: 'POST',
           setupRequest: (req: Record<string, unknown>) => {
             const i = n++;
-            // One branch: every delivery coalesces with the queued run (the usual push
-            // burst); many: each queues a run of its own branch.
-            const d = delivery(
-              commit,
-              `ingest-${i}`,
-              options.branches === 'one' ? 'main' : `b${i % 1000}`,
-            );
+            const d = signed[i] ?? make(i); // beyond the signed ones: signed now
             return { ...req, headers: d.headers, body: d.body };
           },
         },
       ],
     });
+    const after = cpuSnapshot(server.pid);
     // Deliveries in flight when autocannon stopped counting are stored too: wait for them.
     await new Promise((r) => setTimeout(r, 1000));
     const accepted = result.statusCodeStats['202']?.count ?? 0;
@@ -89,9 +97,10 @@ export async function ingestion(
     const runs = await b.db.count('select count(*) as n from runs');
     const rate = Math.round(accepted / result.duration);
     const { p50, p99 } = result.latency;
+    const cpu = cpuUse(before, after, accepted);
     const ok = rate >= 1000 && p99 <= 50 && stored >= accepted && runs >= accepted;
     log(
-      `ingestion ${backend} (${options.branches} branch${options.branches === 'one' ? '' : 'es'}): ${rate}/s, p50 ${p50} ms, p99 ${p99} ms, 202 ${accepted}, stored ${stored}, runs ${runs}, other ${result.non2xx} errors ${result.errors}`,
+      `ingestion ${backend} (${options.branches} branch${options.branches === 'one' ? '' : 'es'}): ${rate}/s, p50 ${p50} ms, p99 ${p99} ms, 202 ${accepted}, stored ${stored}, runs ${runs}, other ${result.non2xx} errors ${result.errors}; CPU ms/delivery: server ${cpu.serverMs}, autocannon ${cpu.clientMs}, postgres ${cpu.postgresMs}; cores busy ${cpu.busyCores} (others ${cpu.otherCores})`,
     );
     return {
       scenario: `webhook ingestion (autocannon, ${options.connections} conns, ${options.seconds} s, ${options.branches} branch${options.branches === 'one' ? '' : 'es'})`,
@@ -108,6 +117,7 @@ export async function ingestion(
         runs,
         non2xx: result.non2xx,
         errors: result.errors,
+        ...cpu,
       },
     };
   } finally {

@@ -174,6 +174,8 @@ export const historyCases: StoreCases = (store, others) => {
     expect(listed).toMatchObject({ id: `${odd}-id`, detail: odd });
     const run = await store().getRun(result.queued[0]!.run.id);
     expect(run).toMatchObject({ branch: odd, cause: { pusher: odd } });
+    // The intake answers with the rows it wrote, not read back: they must be what is stored.
+    expect(result.queued[0]!.run).toEqual(run);
   });
 
   it("queues an accepted delivery's runs with it, once, and coalesces them", async () => {
@@ -204,6 +206,8 @@ export const historyCases: StoreCases = (store, others) => {
     ]);
     const [first, second] = [results[0].queued[0]!.run, results[1].queued[0]!.run];
     expect(results[1].queued[0]!.superseded).toEqual([first.id]);
+    for (const { run } of results.flatMap((r) => r.queued))
+      expect(run).toEqual(await store().getRun(run.id));
     const queued = (await store().listRuns({ app })).runs;
     expect(queued.map((r) => [r.id, r.status])).toEqual([
       [second.id, 'queued'],

@@ -8,9 +8,9 @@
  * plain sequence (lock, deliveries, duplicates, coalescing update, runs). PostgreSQL writes
  * the same rows in one round trip, three when the batch holds a replay (postgres/intake.ts).
  */
-import { systemCode } from '../../core/errors.js';
+import { IntegrityError, systemCode } from '../../core/errors.js';
 import { planEnqueue, supersededFrom, type EnqueuePlan } from './coalesce.js';
-import { queueLockKeys, type ScriptResult } from './dialect.js';
+import { queueLockKeys, type ScriptResult, type ScriptSession } from './dialect.js';
 import {
   inLockedTransaction,
   intakeInOneTrip,
@@ -19,7 +19,7 @@ import {
 } from './postgres/intake.js';
 import { lockQueues, enqueueLocked, type StoreContext } from './queue.js';
 import { freshOf, recordDeliveries, recordDuplicates } from './records.js';
-import { runFromRow } from './rows.js';
+import { queuedRecord } from './rows.js';
 import type { Intake, IntakeResult, RunRecord, RunRequest } from './types.js';
 
 type Fresh = ReadonlyArray<'new' | 'duplicate'>;
@@ -31,7 +31,7 @@ export async function receive(ctx: StoreContext, intakes: Intake[]): Promise<Int
   if (ctx.dialect.kind === 'postgres') {
     const { dialect } = ctx;
     if (dialect.script) {
-      const script = (text: string) => dialect.script!(text);
+      const script = dialect.script.bind(dialect);
       const queued = await receiveInOneTrip(ctx, script, intakes).catch((err: unknown) => {
         // A replay in the batch (or a delivery another process just stored): the general path.
         if (systemCode(err) === UNIQUE_VIOLATION) return undefined;
@@ -60,7 +60,7 @@ const UNIQUE_VIOLATION = '23505';
 /** The usual batch (no replay) on PostgreSQL: one script, one round trip. */
 async function receiveInOneTrip(
   ctx: StoreContext,
-  script: (text: string) => Promise<ScriptResult[]>,
+  script: (build: (session: ScriptSession) => string) => Promise<ScriptResult[]>,
   intakes: Intake[],
 ): Promise<IntakeResult[]> {
   const deliveries = intakes.map((i) => i.delivery);
@@ -74,13 +74,16 @@ async function receiveInOneTrip(
   return resultsOf(intakes, freshOf(deliveries, written.landed), wanted, queuedOf(plan, written));
 }
 
-/** The plan's runs as written, each with the runs it superseded. */
+/** The plan's runs as written (its rows, not read back), each with the runs it superseded. */
 function queuedOf(plan: EnqueuePlan, written: IntakeWritten): Queued {
+  if (written.wrote !== plan.rows.length)
+    throw new IntegrityError(
+      `service store: the intake wrote ${written.wrote} of its ${plan.rows.length} runs`,
+    );
   supersededFrom(plan, written.replaced);
-  const byId = new Map(written.written.map((row) => [(row as { id: string }).id, row]));
-  return plan.ids.map((id) => ({
-    run: runFromRow(byId.get(id)),
-    superseded: plan.superseded.get(id)!,
+  return plan.rows.map((row, i) => ({
+    run: queuedRecord(row),
+    superseded: plan.superseded.get(plan.ids[i]!)!,
   }));
 }
 

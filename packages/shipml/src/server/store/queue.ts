@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely, Transaction } from 'kysely';
 import { planEnqueue, replaceQueued, supersededFrom } from './coalesce.js';
 import { lockKey, lockRows, queueLockKeys, type StoreDialect } from './dialect.js';
-import { runFromRow } from './rows.js';
+import { queuedRecord, runFromRow } from './rows.js';
 import type { Database } from './tables.js';
 import type { ClaimOptions, RunRecord, RunRequest } from './types.js';
 
@@ -75,9 +75,11 @@ export async function enqueueLocked(
   const plan = planEnqueue(entries, coalesce);
   const update = replaceQueued(db, plan);
   if (update) supersededFrom(plan, await update.execute());
-  const written = await db.insertInto('runs').values(plan.rows).returningAll().execute();
-  const byId = new Map(written.map((row) => [row.id, runFromRow(row)]));
-  return plan.ids.map((id) => ({ run: byId.get(id)!, superseded: plan.superseded.get(id)! }));
+  await db.insertInto('runs').values(plan.rows).execute();
+  return plan.rows.map((row, i) => ({
+    run: queuedRecord(row),
+    superseded: plan.superseded.get(plan.ids[i]!)!,
+  }));
 }
 
 export async function claim(

@@ -10,10 +10,11 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import { ConfigError, NETWORK_ERROR_CODES, systemCode } from '../../../core/errors.js';
-import type { StoreDialect } from '../dialect.js';
+import type { ScriptSession, StoreDialect } from '../dialect.js';
 import { KyselyServiceStore } from '../service-store.js';
 import type { Database } from '../tables.js';
 import type { ServiceStore } from '../types.js';
+import { preparedOn } from './prepared.js';
 import type { PostgresStoreOptions } from './schema.js';
 
 /** SQLSTATEs after which the same call may succeed: the server restarting, full, or a lock race. */
@@ -80,18 +81,21 @@ export function openPostgresStore(url: string, options: PostgresStoreOptions): S
         RETRYABLE_MESSAGE.test(message);
       return { retryable, code };
     },
-    script: (text) => script(text), // defined below, with the pool
+    script: (build) => script(build), // defined below, with the pool
   };
-  const script = async (text: string) => {
+  const script = async (build: (session: ScriptSession) => string) => {
     const client = await pool.connect();
+    const prepared = preparedOn(client);
     let broken: Error | undefined;
     try {
+      const text = prepared.script(build);
       const result = (await client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
       return (Array.isArray(result) ? result : [result]).map((r) => ({
         command: r.command,
         rows: r.rows as unknown[],
       }));
     } catch (err) {
+      prepared.failed();
       // A failed statement leaves the script's transaction open and aborted; a failed
       // rollback means a dead connection, which must not go back to the pool.
       await client.query('rollback').catch((e: unknown) => {

@@ -14,7 +14,8 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { replaceQueued, type EnqueuePlan } from '../coalesce.js';
-import { beginWithLocksSql, literal, type ScriptResult } from '../dialect.js';
+import { beginWithLocksSql, type ScriptResult, type ScriptSession } from '../dialect.js';
+import { executeSql } from './prepared.js';
 import { rowOfDelivery, type LandedDelivery } from '../records.js';
 import type { Database } from '../tables.js';
 import type { DeliveryRecord } from '../types.js';
@@ -58,8 +59,8 @@ export interface IntakeWritten {
   landed: LandedDelivery[];
   /** Queued runs the plan superseded (only when allNew). */
   replaced: Array<{ id: string; superseded_by: string | null }>;
-  /** The plan's runs as written (only when allNew), in no particular order. */
-  written: unknown[];
+  /** How many of the plan's runs were written (all of them when allNew, else none). */
+  wrote: number;
 }
 
 /**
@@ -109,12 +110,12 @@ function intakeStatement(
           with ordinality as r
         where (select ok from fresh)
         order by r.ordinality
-      returning *
+      returning id
     )
     select (select ok from fresh) as ok,
       coalesce((select json_agg(l) from landed l), '[]'::json) as landed,
       coalesce((select json_agg(x) from replaced x), '[]'::json) as replaced,
-      coalesce((select json_agg(w) from written w), '[]'::json) as written
+      (select count(*)::int from written) as wrote
   `;
 }
 
@@ -122,14 +123,14 @@ interface WrittenRow {
   ok: boolean;
   landed: LandedDelivery[];
   replaced: IntakeWritten['replaced'];
-  written: unknown[];
+  wrote: number;
 }
 
 const written = (row: WrittenRow): IntakeWritten => ({
   allNew: row.ok,
   landed: row.landed,
   replaced: row.replaced,
-  written: row.written,
+  wrote: Number(row.wrote),
 });
 
 /** The statement inside a transaction the caller holds (the general path's second step). */
@@ -144,35 +145,29 @@ export async function writeIntake(
 
 /**
  * The whole intake in one round trip: begin, the locks, the statement and commit as one
- * script (the parameters inlined as literals: a script has none). A replay fails it with a
+ * script. The statement is prepared once per connection (prepared.ts: PostgreSQL planned it
+ * in about 1 ms of CPU per batch) and EXECUTEd with its parameters inlined as literals (a
+ * script has none); its text depends only on the batch's number of keys. A replay fails it with a
  * unique violation, rolled back; the caller then takes the general path, which tells
  * replays apart. Each statement of a script takes its own snapshot, so the statement sees
  * every commit made before the locks were granted, as in inLockedTransaction.
  */
 export async function intakeInOneTrip(
   db: Kysely<Database>,
-  script: (text: string) => Promise<ScriptResult[]>,
+  script: (build: (session: ScriptSession) => string) => Promise<ScriptResult[]>,
   keys: readonly string[],
   deliveries: readonly DeliveryRecord[],
   plan: EnqueuePlan,
 ): Promise<IntakeWritten> {
   const statement = intakeStatement(db, deliveries, plan, 'fail').compile(db);
-  const results = await script(
-    [beginWithLocksSql(keys), inlined(statement.sql, statement.parameters), 'commit'].join('; '),
+  const results = await script((session) =>
+    [
+      beginWithLocksSql(keys),
+      executeSql(session.prepared(statement.sql), statement.parameters),
+      'commit',
+    ].join('; '),
   );
   if (results.at(-1)?.command !== 'COMMIT')
     throw new Error('the intake transaction was rolled back by PostgreSQL');
   return written(results.at(-2)!.rows[0] as WrittenRow);
-}
-
-/** A compiled statement's $n placeholders replaced by their values as SQL literals. */
-function inlined(text: string, parameters: readonly unknown[]): string {
-  return text.replace(/\$(\d+)\b/g, (_, n: string) => {
-    const value = parameters[Number(n) - 1];
-    if (value === null || value === undefined) return 'null';
-    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-    if (typeof value === 'boolean') return String(value);
-    if (typeof value === 'string') return literal(value);
-    throw new Error(`cannot inline a parameter of type ${typeof value}`);
-  });
 }
