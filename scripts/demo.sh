@@ -6,7 +6,8 @@
 #     debootstrap (base images: no Docker Hub needed)
 #   - the Docker Engine, started if none answers (it keeps running: the demo app lives in it)
 #   - base images node:24 and haproxy:2.6 (scripts/base-images.sh, cached in ~/.cache/shipml-ci,
-#     loaded into the Docker Engine as shipml/node:24 and shipml/haproxy:2.6)
+#     built while the demo trains its first model, then loaded into the Docker Engine as
+#     shipml/node:24 and shipml/haproxy:2.6)
 # Arguments go to `shipml demo` (e.g. --port 8081, --stop).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,7 +26,6 @@ if [ ! -f examples/digits/node_modules/.package-lock.json ] || [ examples/digits
   (cd examples/digits && ONNXRUNTIME_NODE_INSTALL=skip npm ci --prefer-offline --no-audit --no-fund --loglevel=error) &
   digits=$!
 fi
-scripts/native-cache.sh # the next npm ci skips compiling better-sqlite3
 [ -f packages/shipml/dist/cli/main.js ] || npm run build --workspaces --if-present
 
 missing=()
@@ -51,11 +51,19 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { log "dockerd did not start: $(tail -3 "$ROOT/.shipml/demo/dockerd.log")"; exit 1; }
 fi
 
-# Only the images the demo uses (not python), built in parallel when missing; loaded into the
-# engine too, so `shipml deploy` with the default proxy image works after the demo.
-scripts/base-images.sh load node haproxy
+# Only the images the demo uses (not python), built in parallel when missing, alongside the
+# demo: it trains its first model meanwhile and waits for them before it pushes them. Then
+# they go into the engine too, so `shipml deploy` with the default proxy image works after.
+scripts/base-images.sh build node haproxy &
+images=$!
+(tail --pid="$images" -f /dev/null && scripts/base-images.sh load node haproxy) &
+loaded=$!
 if [ -n "$digits" ] && ! wait "$digits"; then
   log "npm ci in examples/digits failed (its output is above)"
   exit 1
 fi
-exec node packages/shipml/dist/cli/main.js demo "$@"
+status=0
+node packages/shipml/dist/cli/main.js demo --wait-for-base-images "$images" "$@" || status=$?
+wait "$images" || status=1
+wait "$loaded" || status=1
+exit "$status"

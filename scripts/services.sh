@@ -2,7 +2,7 @@
 # Installs, starts and stops the real servers ShipML's tests run against, on 127.0.0.1:
 # MinIO (S3), Azurite (Azure Blob) and three OCI registries (plain, basic auth, TLS).
 #
-#   scripts/services.sh install   # idempotent: npm ci, MinIO built once into the cache
+#   scripts/services.sh install   # idempotent: npm ci, MinIO and Azurite installed once into the cache
 #   scripts/services.sh start     # start everything; writes .shipml/services/env
 #   scripts/services.sh stop      # stop what start started (by PID), remove its data
 #
@@ -17,6 +17,8 @@ STATE=$ROOT/.shipml/services
 # MinIO publishes no tagged Go module versions; pin the commit we verified (2026-02-12).
 MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_BIN=$CACHE/bin/minio-20260212201848
+# Azurite is installed from its own lockfile (scripts/azurite/), keyed by that lockfile.
+AZURITE_DIR=$CACHE/azurite-$(sha256sum "$ROOT/scripts/azurite/package-lock.json" | cut -c1-12)
 # Test-only credentials for servers bound to 127.0.0.1 for the duration of a test run.
 MINIO_USER=shipml-test
 MINIO_PASSWORD=shipml-test-secret-$RANDOM$RANDOM
@@ -38,12 +40,22 @@ wait_http() { # url seconds
   done
 }
 
+# Azurite from its own lockfile, into the cache (idempotent; start calls it too).
+install_azurite() {
+  [ ! -f "$AZURITE_DIR/node_modules/azurite/package.json" ] || return 0
+  log "npm ci (Azurite, into $AZURITE_DIR)"
+  rm -rf "$AZURITE_DIR.partial" && mkdir -p "$AZURITE_DIR.partial"
+  cp "$ROOT/scripts/azurite/package.json" "$ROOT/scripts/azurite/package-lock.json" "$AZURITE_DIR.partial/"
+  (cd "$AZURITE_DIR.partial" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+  rm -rf "$AZURITE_DIR" && mv "$AZURITE_DIR.partial" "$AZURITE_DIR"
+}
+
 install() {
   if [ ! -x "$ROOT/node_modules/.bin/tsc" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
     log "npm ci"
     (cd "$ROOT" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund)
   fi
-  "$ROOT/scripts/native-cache.sh" # the next npm ci skips compiling better-sqlite3
+  install_azurite
   local digits=$ROOT/examples/digits
   if [ ! -d "$digits/node_modules" ] || [ "$digits/package-lock.json" -nt "$digits/node_modules/.package-lock.json" ]; then
     log "npm ci (examples/digits)"
@@ -99,8 +111,9 @@ start() {
     "$STATE/minio-data" >"$STATE/minio.log" 2>&1 &
   echo $! >"$STATE/minio.pid"
 
+  install_azurite
   mkdir -p "$STATE/azurite-data"
-  node "$ROOT/node_modules/azurite/dist/src/blob/main.js" --blobHost 127.0.0.1 --blobPort "$azurite_port" \
+  node "$AZURITE_DIR/node_modules/azurite/dist/src/blob/main.js" --blobHost 127.0.0.1 --blobPort "$azurite_port" \
     --location "$STATE/azurite-data" --skipApiVersionCheck --disableTelemetry --silent --loose \
     >"$STATE/azurite.log" 2>&1 &
   echo $! >"$STATE/azurite.pid"

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import Sqlite from 'libsql';
 import pg from 'pg';
 import { defaultServiceStoreUrl } from '../../packages/shipml/src/server/store/registry.js';
 import { signHmacSha256 } from '../../packages/shipml/src/server/triggers/verify.js';
@@ -40,7 +40,7 @@ export async function database(backend: Backend, dataDir: string): Promise<Datab
       setting: 'sqlite',
       count(sql) {
         const url = defaultServiceStoreUrl(dataDir);
-        const db = new BetterSqlite3(url.replace(/^sqlite:/, ''), { readonly: true });
+        const db = new Sqlite(url.replace(/^sqlite:/, ''), { readonly: true });
         try {
           return Promise.resolve(Number((db.prepare(sql).get() as { n: number }).n));
         } finally {

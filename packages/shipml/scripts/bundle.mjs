@@ -28,7 +28,7 @@ const dist = join(pkg, 'dist');
 const chunks = join(dist, 'cli-chunks');
 
 /**
- * Packages left to node's resolver at run time: native add-ons (better-sqlite3, ssh2's
+ * Packages left to node's resolver at run time: native add-ons (libsql, ssh2's
  * cpu-features), the cloud and cluster SDKs (large, loaded only by their back end, with
  * optional and dynamic requires of their own), and the server's stack, which a long-running
  * process loads once.
@@ -40,13 +40,14 @@ const EXTERNAL = [
   '@kubernetes/client-node',
   '@cyclonedx/*',
   '@fastify/*',
-  'better-sqlite3',
   'dockerode',
   'docker-modem',
   'ssh2',
   'cpu-features',
   'fastify',
   'kysely',
+  'libsql',
+  '@libsql/*',
   'pg',
   'pg-native',
   'prom-client',

@@ -11,7 +11,7 @@ const pkg = fileURLToPath(new URL('..', import.meta.url));
 const register = fileURLToPath(new URL('./fixtures/record-loads/register.mjs', import.meta.url));
 /** The SDKs that must load only when their back end is used. */
 const SDKS =
-  /\/node_modules\/(@kubernetes\/client-node|dockerode|docker-modem|ssh2|@grpc|@aws-sdk|@azure|fastify|kysely|pg|better-sqlite3|prom-client|croner|@cyclonedx)\//;
+  /\/node_modules\/(@kubernetes\/client-node|dockerode|docker-modem|ssh2|@grpc|@aws-sdk|@azure|fastify|kysely|pg|libsql|@libsql|prom-client|croner|@cyclonedx)\//;
 
 /**
  * What the CLI loads only for the command that needs it (src/cli/commands.ts): every command's

@@ -142,10 +142,11 @@ describe('shipml run', () => {
     expect(r.stages.map((s) => [s.name, s.status])).toEqual([
       ['resolve', 'succeeded'],
       ['fetch-model', 'succeeded'],
-      ['prepare', 'skipped'],
-      ['test', 'succeeded'],
+      // No evaluate.command: the gate decides on the published metrics before prepare and test.
       ['evaluate', 'skipped'],
       ['gate', 'succeeded'],
+      ['prepare', 'skipped'],
+      ['test', 'succeeded'],
       ['build', 'succeeded'],
       ['push', 'succeeded'],
       ['sign', 'skipped'],
@@ -211,7 +212,14 @@ describe('shipml run', () => {
       stage: 'gate',
       message: 'quality gate: accuracy 0.94 >= champion tiny@2 0.96 - margin 0.01',
     });
-    expect(r.stages.map((s) => s.name)).not.toContain('push');
+    // Decided on the published metrics before the app's own commands: test never ran.
+    expect(r.stages.map((s) => s.name)).toEqual([
+      'resolve',
+      'fetch-model',
+      'evaluate',
+      'gate',
+      'record',
+    ]);
     expect(r.live?.provenance.model?.version).toBe('2');
   }, 120_000);
 
@@ -347,10 +355,10 @@ describe('shipml run', () => {
     expect(r.stages.map((s) => s.name)).toEqual([
       'resolve',
       'fetch-model',
-      'prepare',
-      'test',
       'evaluate',
       'gate',
+      'prepare',
+      'test',
       'build',
       'push',
       'record',

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import Sqlite from 'libsql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, ExternalServiceError, IntegrityError } from '../src/core/errors.js';
 import { runServiceStoreConformance } from '../src/server/store/conformance.js';
@@ -244,7 +244,7 @@ describe('migrations', () => {
   it('run once when several processes migrate one SQLite file at once', async () => {
     const stores = await migrateTogether(`sqlite:${join(work, 'migrate.db')}`);
     await Promise.all(stores.map((s) => s.close()));
-    const db = new BetterSqlite3(join(work, 'migrate.db'), { readonly: true });
+    const db = new Sqlite(join(work, 'migrate.db'), { readonly: true });
     expect(db.prepare('select name from kysely_migration').all()).toEqual([
       { name: '001-initial' },
       { name: '002-coalescing-index' },
@@ -272,7 +272,7 @@ describe('rows read back', () => {
     const file = join(work, `rows-${randomBytes(3).toString('hex')}.db`);
     const store = await openServiceStore(file);
     const { run } = await store.enqueue(request('rows'), { now: at(0), coalesce: true });
-    const db = new BetterSqlite3(file);
+    const db = new Sqlite(file);
     db.prepare('update runs set cause = \'{"trigger":"telepathy"}\' where id = ?').run(run.id);
     db.close();
     const err = await store.getRun(run.id).catch((e: unknown) => e);

@@ -6,6 +6,7 @@ interface DemoFlags {
   port?: number;
   apiPort?: number;
   baseImages?: string;
+  waitForBaseImages?: number;
   stop?: boolean;
   debug?: boolean;
 }
@@ -34,6 +35,11 @@ export function demoCommand(runner: CommandRunner): Command {
       '--base-images <dir>',
       'OCI layouts of the base images (default: what scripts/base-images.sh builds)',
     )
+    .option(
+      '--wait-for-base-images <pid>',
+      'the base images are being built by process PID (scripts/demo.sh starts scripts/base-images.sh alongside): train meanwhile, wait for them before pushing',
+      processId,
+    )
     .option('--stop', 'remove the demo app and stop the demo server and registry')
     .option('--debug', 'print stack traces of errors')
     .action(async (flags: DemoFlags) => {
@@ -56,6 +62,7 @@ async function demo(ctx: CliContext, flags: DemoFlags): Promise<void> {
       port: flags.port,
       apiPort: flags.apiPort,
       baseImages: flags.baseImages,
+      baseImagesBuilder: flags.waitForBaseImages,
       stop: flags.stop,
     },
   );
@@ -68,4 +75,11 @@ function portNumber(flag: string): (value: string) => number {
       throw new InvalidArgumentError(`${flag} must be a port number, got "${value}"`);
     return port;
   };
+}
+
+function processId(value: string): number {
+  const pid = Number(value);
+  if (!Number.isInteger(pid) || pid < 1)
+    throw new InvalidArgumentError(`--wait-for-base-images must be a process id, got "${value}"`);
+  return pid;
 }

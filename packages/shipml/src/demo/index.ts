@@ -20,7 +20,7 @@ import { Workspaces } from '../server/workspace.js';
 import { demoConfig, freePortNear, loadState, saveState } from './config.js';
 import { apiClient, followRun, runFor, type ApiRun } from './follow.js';
 import { commitAndPush, deliverPush, demoRepository } from './git.js';
-import { preflight } from './preflight.js';
+import { awaitBaseImages, preflight } from './preflight.js';
 import { ensureRegistry, stopRegistry } from './registry.js';
 import { describeLive, layerChanges } from './report.js';
 import { serverConfig, startServer, stopServer } from './server.js';
@@ -45,6 +45,12 @@ export interface DemoOptions {
   baseImages?: string | undefined;
   /** The server's API port on 127.0.0.1 (default 8750, or the next free one). */
   apiPort?: number | undefined;
+  /**
+   * The PID of a process building the base images (scripts/demo.sh starts
+   * scripts/base-images.sh alongside): the demo trains its first model meanwhile and waits
+   * for the images only when it pushes them.
+   */
+  baseImagesBuilder?: number | undefined;
   /** Remove the demo app and stop the demo server and registry instead. */
   stop?: boolean | undefined;
 }
@@ -79,23 +85,8 @@ export async function runDemo(io: DemoIo, options: DemoOptions): Promise<void> {
       io.env.SHIPML_CI_CACHE ?? join(io.env.HOME ?? homedir(), '.cache', 'shipml-ci'),
       'base-images',
     );
-  await preflight(io.env, baseImages);
+  await preflight(io.env, baseImages, options.baseImagesBuilder);
   await mkdir(dir, { recursive: true });
-
-  const registry = await ensureRegistry(dir, 5055);
-  for (const [layout, ref] of [
-    ['node24:24', 'shipml/node:24'],
-    ['haproxy26:2.6', 'shipml/haproxy:2.6'],
-  ] as const) {
-    const image = await readImage(parseLocation(`oci:${join(baseImages, layout)}`), {
-      env: io.env,
-    });
-    await writeImage(image, parseLocation(`${registry.address}/${ref}`), [], {
-      env: io.env,
-      signal: io.signal,
-    });
-  }
-  io.line(`0. A private registry (docker-registry) on ${registry.address}, with the base images`);
 
   const port = options.port ? options.port : (state.port ?? 8080);
   const apiPort = options.apiPort ?? state.apiPort ?? (await freePortNear(8750));
@@ -108,7 +99,13 @@ export async function runDemo(io: DemoIo, options: DemoOptions): Promise<void> {
   const repo = new ModelRepository({ store, cache: new BlobCache(join(dir, 'cache')) });
 
   const first = (await repo.list('digits', io.signal)).length + 1;
-  const v1 = await trainAndPublish(io.signal, repo, dir, String(first), ['--seed', String(first)]);
+  // The first model trains while the registry starts and takes the base images (which
+  // scripts/demo.sh may still be building).
+  const [registry, v1] = await Promise.all([
+    registryWithBaseImages(io, dir, baseImages, options.baseImagesBuilder),
+    trainAndPublish(io.signal, repo, dir, String(first), ['--seed', String(first)]),
+  ]);
+  io.line(`0. A private registry (docker-registry) on ${registry.address}, with the base images`);
   io.line(`1. A data scientist trains digits v${first} and publishes it: held-out accuracy ${v1}`);
 
   // The next two models train while the first run builds (a training is one process, and a
@@ -138,6 +135,30 @@ export async function runDemo(io: DemoIo, options: DemoOptions): Promise<void> {
   } finally {
     later.abort(); // a demo that stopped early leaves no training behind
   }
+}
+
+/** The demo's registry, with the base images pushed into it (once they exist). */
+async function registryWithBaseImages(
+  io: DemoIo,
+  dir: string,
+  baseImages: string,
+  builder: number | undefined,
+): Promise<{ address: string }> {
+  const registry = await ensureRegistry(dir, 5055);
+  await awaitBaseImages(baseImages, builder, io.signal);
+  for (const [layout, ref] of [
+    ['node24:24', 'shipml/node:24'],
+    ['haproxy26:2.6', 'shipml/haproxy:2.6'],
+  ] as const) {
+    const image = await readImage(parseLocation(`oci:${join(baseImages, layout)}`), {
+      env: io.env,
+    });
+    await writeImage(image, parseLocation(`${registry.address}/${ref}`), [], {
+      env: io.env,
+      signal: io.signal,
+    });
+  }
+  return registry;
 }
 
 async function showRuns(

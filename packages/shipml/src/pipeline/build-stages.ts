@@ -1,6 +1,8 @@
 /**
  * The build half of a run: fetch the model, prepare, test, evaluate, gate, build, push, sign.
  * Each stage must pass for the next to start, so a failing test or gate never pushes anything.
+ * Without an evaluate.command, evaluate and gate run right after fetch-model (their inputs are
+ * the published metrics), before prepare and test.
  */
 
 import { mkdir } from 'node:fs/promises';
@@ -69,6 +71,60 @@ export async function buildStages(
       run.log(stage, `the app's commands run on the ${opened.kind} runner`);
       return opened;
     })());
+  const evaluate = async (model: string | undefined, stage: StageName): Promise<Metrics> => {
+    const e = config.evaluate!;
+    const result = await runCommand(await commandRunner(stage), e.command, {
+      cwd: appDir,
+      env: childEnv(e.env),
+      modelDir: model,
+      timeoutSeconds: e.timeoutSeconds,
+      signal,
+      onLine: (line) => run.log(stage, line),
+    });
+    if (result.cancelled) throw new CancelledError('the run was cancelled during the evaluation');
+    if (result.code !== 0 || result.timedOut)
+      throw new StageFailure(
+        `\`${e.command}\` failed (${result.timedOut ? 'timed out' : `exit ${result.code ?? result.signal}`}${result.limit ? `; ${result.limit}` : ''}): ${lastMeaningful(result.tail)}`,
+      );
+    const metrics = parseMetrics(result.stdout);
+    if (!metrics)
+      throw new StageFailure(`\`${e.command}\` printed no JSON object of metrics on stdout`);
+    return metrics;
+  };
+  // evaluate and gate: the candidate's metrics, then the quality gate on them.
+  const judge = async (): Promise<void> => {
+    if (config.evaluate) {
+      await run.stage('evaluate', async () => {
+        run.report.metrics = await evaluate(modelDir, 'evaluate');
+        return formatMetrics(run.report.metrics);
+      });
+    } else if (manifest?.metrics) {
+      run.report.metrics = numbers(manifest.metrics);
+      run.skip(
+        'evaluate',
+        `no evaluate.command: using the published metrics (${formatMetrics(run.report.metrics)})`,
+      );
+    } else run.skip('evaluate', 'no evaluate.command and no published metrics');
+
+    if (config.gate) {
+      const gate = config.gate;
+      await run.stage('gate', async () => {
+        const candidate = run.report.metrics ?? {};
+        const champion = gate.champion ? await championMetrics(run, options, evaluate) : undefined;
+        const verdict = evaluateGate(gate, candidate, champion);
+        run.report.gate = { passed: verdict.passed, checks: verdict.results };
+        for (const line of verdict.checks) run.log('gate', line);
+        if (!verdict.passed) throw new StageFailure(`quality gate: ${verdict.failure}`);
+        return verdict.checks.join('; ');
+      });
+    } else run.skip('gate', 'no gate in shipml.yaml');
+  };
+  // Without an evaluate.command the gate decides on what the store already holds (the
+  // candidate's and the live model's published metrics), so it runs before prepare and test:
+  // a model below the bar fails in a second, not after the app's install and tests.
+  const earlyGate = !config.evaluate && reached(options.until, 'gate');
+  if (earlyGate) await judge();
+
   // prepare (npm ci, a build step) and test: the project's own commands, each with its log.
   for (const name of ['prepare', 'test'] as const) {
     const spec = config[name];
@@ -109,51 +165,7 @@ export async function buildStages(
   }
 
   if (!reached(options.until, 'evaluate')) return undefined;
-  const evaluate = async (model: string | undefined, stage: StageName): Promise<Metrics> => {
-    const e = config.evaluate!;
-    const result = await runCommand(await commandRunner(stage), e.command, {
-      cwd: appDir,
-      env: childEnv(e.env),
-      modelDir: model,
-      timeoutSeconds: e.timeoutSeconds,
-      signal,
-      onLine: (line) => run.log(stage, line),
-    });
-    if (result.cancelled) throw new CancelledError('the run was cancelled during the evaluation');
-    if (result.code !== 0 || result.timedOut)
-      throw new StageFailure(
-        `\`${e.command}\` failed (${result.timedOut ? 'timed out' : `exit ${result.code ?? result.signal}`}${result.limit ? `; ${result.limit}` : ''}): ${lastMeaningful(result.tail)}`,
-      );
-    const metrics = parseMetrics(result.stdout);
-    if (!metrics)
-      throw new StageFailure(`\`${e.command}\` printed no JSON object of metrics on stdout`);
-    return metrics;
-  };
-  if (config.evaluate) {
-    await run.stage('evaluate', async () => {
-      run.report.metrics = await evaluate(modelDir, 'evaluate');
-      return formatMetrics(run.report.metrics);
-    });
-  } else if (manifest?.metrics) {
-    run.report.metrics = numbers(manifest.metrics);
-    run.skip(
-      'evaluate',
-      `no evaluate.command: using the published metrics (${formatMetrics(run.report.metrics)})`,
-    );
-  } else run.skip('evaluate', 'no evaluate.command and no published metrics');
-
-  if (config.gate) {
-    const gate = config.gate;
-    await run.stage('gate', async () => {
-      const candidate = run.report.metrics ?? {};
-      const champion = gate.champion ? await championMetrics(run, options, evaluate) : undefined;
-      const verdict = evaluateGate(gate, candidate, champion);
-      run.report.gate = { passed: verdict.passed, checks: verdict.results };
-      for (const line of verdict.checks) run.log('gate', line);
-      if (!verdict.passed) throw new StageFailure(`quality gate: ${verdict.failure}`);
-      return verdict.checks.join('; ');
-    });
-  } else run.skip('gate', 'no gate in shipml.yaml');
+  if (!earlyGate) await judge();
 
   if (!reached(options.until, 'build')) return undefined;
   let built: Awaited<ReturnType<typeof buildProject>> | undefined;

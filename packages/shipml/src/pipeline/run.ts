@@ -1,6 +1,7 @@
 /**
  * The pipeline: resolve inputs → fetch model (verified) → prepare → test → evaluate → gate → build →
- * push → sign → deploy → verify → record. `runPipeline` is the build pipeline (and, without
+ * push → sign → deploy → verify → record (without an evaluate.command, evaluate and gate run
+ * before prepare: they decide on the published metrics). `runPipeline` is the build pipeline (and, without
  * `until`, the release too); `releasePipeline` deploys an image already built.
  *
  * A failing stage stops the run; nothing after it runs, so a failed gate never pushes and a

@@ -1,6 +1,6 @@
 /**
  * The service-store back ends, and opening one from its URL: `sqlite:PATH` (or a bare path),
- * `postgres://…` or `postgresql://…`. Importing this loads neither better-sqlite3 nor pg.
+ * `postgres://…` or `postgresql://…`. Importing this loads neither libsql nor pg.
  */
 import { ConfigError } from '../../core/errors.js';
 import { defineRegistry } from '../../core/registry.js';

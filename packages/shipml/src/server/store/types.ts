@@ -302,7 +302,7 @@ export interface ServiceStore {
 
 /**
  * A back end of the service store (sqlite, postgres), as the registry lists it. `open` loads
- * the driver lazily, so importing the registry loads neither better-sqlite3 nor pg.
+ * the driver lazily, so importing the registry loads neither libsql nor pg.
  */
 export interface ServiceStoreDescriptor<S extends z.ZodType = z.ZodType> extends Descriptor {
   /** `sqlite:PATH` or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`, for help and errors. */

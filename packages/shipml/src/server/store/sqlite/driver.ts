@@ -7,7 +7,7 @@
  *   upgrades to write, or decides on stale reads). Kysely's migrator then runs migrations in
  *   one such transaction (SQLite's DDL is transactional), which makes concurrent migrators
  *   safe.
- * - Waiting for the lock is asynchronous. better-sqlite3's busy timeout waits inside the
+ * - Waiting for the lock is asynchronous. SQLite's busy timeout waits inside the
  *   statement, blocking the event loop: the server could not answer HTTP meanwhile, and a
  *   second store in the same process (tests, embedded worker) could never release the lock
  *   the first one is waiting for. So the connection's busy timeout is 0 and SQLITE_BUSY is
@@ -15,7 +15,7 @@
  *   so trying it again is always safe.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type BetterSqlite3 from 'better-sqlite3';
+import type Sqlite from 'libsql';
 import {
   CompiledQuery,
   SqliteAdapter,
@@ -39,10 +39,10 @@ export function isBusy(err: unknown): boolean {
 const STATEMENTS_KEPT = 256;
 
 class WaitingConnection implements DatabaseConnection {
-  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  private readonly statements = new Map<string, Sqlite.Statement>();
 
   constructor(
-    private readonly database: BetterSqlite3.Database,
+    private readonly database: Sqlite.Database,
     private readonly inner: DatabaseConnection,
     private readonly busyTimeoutMs: number,
   ) {}
@@ -86,7 +86,7 @@ class WaitingImmediateDriver extends SqliteDriver {
   private connection: WaitingConnection | undefined;
 
   constructor(
-    private readonly database: BetterSqlite3.Database,
+    private readonly database: Sqlite.Database,
     private readonly busyTimeoutMs: number,
   ) {
     super({ database });
@@ -114,7 +114,7 @@ class TransactionalDdlAdapter extends SqliteAdapter {
 /** The dialect the SQLite store runs on (see the file comment). */
 export class ServiceSqliteDialect extends SqliteDialect {
   constructor(
-    private readonly database: BetterSqlite3.Database,
+    private readonly database: Sqlite.Database,
     private readonly busyTimeoutMs: number,
   ) {
     super({ database });

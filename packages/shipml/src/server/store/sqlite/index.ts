@@ -1,11 +1,12 @@
 /**
- * The SQLite back end: better-sqlite3 12.x (13.x needs Node 22) in WAL mode, so readers never
+ * The SQLite back end: libsql (SQLite with better-sqlite3's synchronous API, installed as a
+ * prebuilt binary from the npm registry: no compiler, no download from GitHub) in WAL mode, so readers never
  * wait for the writer; one writer at a time, in IMMEDIATE transactions that wait for the
  * write lock without blocking the event loop (driver.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import Sqlite from 'libsql';
 import { Kysely } from 'kysely';
 import { ConfigError, ExternalServiceError, systemCode } from '../../../core/errors.js';
 import type { StoreDialect } from '../dialect.js';
@@ -31,12 +32,12 @@ export function openSqliteStore(url: string, options: SqliteStoreOptions): Servi
     where: path,
     classify: (err) => ({ retryable: isBusy(err), code: systemCode(err) }),
   };
-  let database: BetterSqlite3.Database;
+  let database: Sqlite.Database;
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     // The busy timeout applies while opening (WAL setup may wait for another process);
     // afterwards it is 0 and driver.ts waits without blocking the event loop.
-    database = new BetterSqlite3(path, { timeout: options.busyTimeoutMs });
+    database = new Sqlite(path, { timeout: options.busyTimeoutMs });
     database.pragma('journal_mode = WAL');
     // NORMAL is durable across a crash of the process (what SIGKILL does) in WAL mode; only
     // a power loss may take the last commits back.
