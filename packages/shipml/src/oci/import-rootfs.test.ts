@@ -57,3 +57,24 @@ describe('imageFromRootfs', () => {
     expect(withProc.layer.digest).not.toBe(a.layer.digest);
   });
 });
+
+describe('imageFromRootfs with a gzip level', () => {
+  it('compresses at that level: another digest and size, the same diffID (the same files)', async () => {
+    // Compressible content, so the level shows in the size.
+    await writeFile(join(rootfs, 'etc', 'words'), 'lorem ipsum dolor sit amet '.repeat(20_000));
+    const options = { createdBy: 'test' };
+    const fast = await imageFromRootfs(rootfs, {
+      ...options,
+      blobs: new BlobDir(join(work, 'fast')),
+      gzipLevel: 1,
+    });
+    const best = await imageFromRootfs(rootfs, {
+      ...options,
+      blobs: new BlobDir(join(work, 'best')),
+      gzipLevel: 9,
+    });
+    expect(fast.layer.diffId).toBe(best.layer.diffId);
+    expect(fast.layer.digest).not.toBe(best.layer.digest);
+    expect(fast.layer.size).toBeGreaterThan(best.layer.size);
+  });
+});

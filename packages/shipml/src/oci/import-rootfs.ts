@@ -17,6 +17,8 @@ export interface RootfsImportOptions {
   cmd?: string[] | undefined;
   /** Its line of history, e.g. `shipml image import ./rootfs`. */
   createdBy: string;
+  /** gzip's level for the layer (default 6; 1 compresses a Debian root about twice as fast, 8% larger). */
+  gzipLevel?: number | undefined;
 }
 
 /** The PATH a root filesystem's image gets unless `env` sets one (Debian's default). */
@@ -41,6 +43,7 @@ export async function imageFromRootfs(
     blobs: options.blobs,
     mtime: FIXED_LAYER_TIME,
     compress: true,
+    gzipLevel: options.gzipLevel,
   });
   let image = appendLayers(OciImage.empty(), [{ layer, createdBy: options.createdBy }]);
   image = withConfig(image, {
