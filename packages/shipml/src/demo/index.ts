@@ -146,10 +146,7 @@ async function registryWithBaseImages(
 ): Promise<{ address: string }> {
   const registry = await ensureRegistry(dir, 5055);
   await awaitBaseImages(baseImages, builder, io.signal);
-  for (const [layout, ref] of [
-    ['node24:24', 'shipml/node:24'],
-    ['haproxy26:2.6', 'shipml/haproxy:2.6'],
-  ] as const) {
+  const push = async (layout: string, ref: string) => {
     const image = await readImage(parseLocation(`oci:${join(baseImages, layout)}`), {
       env: io.env,
     });
@@ -157,7 +154,11 @@ async function registryWithBaseImages(
       env: io.env,
       signal: io.signal,
     });
-  }
+  };
+  await Promise.all([
+    push('node24:24', 'shipml/node:24'),
+    push('haproxy26:2.6', 'shipml/haproxy:2.6'),
+  ]);
   return registry;
 }
 

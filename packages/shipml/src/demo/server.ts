@@ -58,7 +58,7 @@ apps:
       - type: github
         secret: \${SHIPML_DEMO_HOOK_SECRET}
       - type: model-watch
-        intervalSeconds: 2
+        intervalSeconds: 1
 `;
 }
 
