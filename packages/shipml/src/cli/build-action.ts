@@ -33,9 +33,7 @@ export async function build(ctx: CliContext, flags: BuildFlags): Promise<void> {
   const git = gitInfo(appDirOf(loaded.config, loaded.file, ctx.cwd));
   git.catch(() => undefined); // a model that fails to resolve is the error to report
   if (flags.push || !loaded.config.build?.base?.startsWith('oci:'))
-    import('../oci/remote/transport/http.js')
-      .then(({ loadHttpStack }) => loadHttpStack())
-      .catch(() => undefined);
+    import('undici').catch(() => undefined);
   const model = await resolveModelInput({
     config: loaded.config,
     repo,
